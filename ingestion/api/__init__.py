@@ -1,0 +1,1 @@
+"""The local e-commerce REST API (DummyJSON contract) over the synthetic shop's world."""

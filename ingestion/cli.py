@@ -1,0 +1,339 @@
+"""The `lakeshop` command line: services, the synthetic shop, its API, and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+
+from ingestion import __version__, config
+from ingestion.progress import duration, human, summary
+from ingestion.services.base import ServiceError
+
+
+def parse_duration(text: str) -> float:
+    """'90', '90s', '5m', '1h30m' -> seconds."""
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+    if not parts or "".join(a + b for a, b in parts) != text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; use e.g. 90s, 5m or 1h30m")
+    scale = {"h": 3600, "m": 60, "s": 1}
+    return sum(float(n) * scale[u] for n, u in parts)
+
+
+def fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
+
+
+# -- services ------------------------------------------------------------------
+def cmd_services(args: argparse.Namespace) -> int:
+    from ingestion.services import all_services
+
+    services = [s for s in all_services() if not args.only or s.name in args.only]
+    if args.action == "start":
+        for s in services:
+            print(f"starting {s.name} ...", flush=True)
+            s.start()
+    elif args.action == "stop":
+        for s in reversed(services):
+            was = s.stop()
+            print(f"{s.name}: {'stopped' if was else 'was not running'}")
+        return 0
+    rows: list[tuple[object, ...]] = [("service", "state", "pid", "address")]
+    for s in services:
+        st = s.status()
+        state = "running" if st.running else "stopped"
+        rows.append(
+            (st.name, state + (f" ({st.note})" if st.note else ""), st.pid or "-", st.address)
+        )
+    summary(f"lakeshop services (state in {config.home()})", rows)
+    return 0
+
+
+# -- shop ----------------------------------------------------------------------
+def cmd_shop_seed(args: argparse.Namespace) -> int:
+    from ingestion.shop.generator import ShopConfig, generate
+    from ingestion.shop.seed import seed
+
+    cfg = ShopConfig(
+        orders=args.orders,
+        seed=args.seed,
+        end_date=args.end_date or dt.datetime.now(dt.UTC).date(),
+        days=args.days,
+        dirt=args.dirt,
+    )
+    target = config.shop_mysql(args.mysql_url)
+    print(
+        f"generating {args.orders:,} orders (seed {cfg.seed}, {cfg.days} days to {cfg.end_date}) ...",
+        flush=True,
+    )
+    started = dt.datetime.now()
+    data = generate(cfg)
+    gen_seconds = (dt.datetime.now() - started).total_seconds()
+    figures = seed(target, data, reset=args.reset)
+    rows = [(name, f"{int(figures[name]):,}") for name in data.tables]
+    total = sum(data.rows().values())
+    rows += [
+        ("", ""),
+        ("database", target.describe()),
+        ("generate", duration(gen_seconds)),
+        ("load", f"{duration(figures['seconds'])} ({human(figures['rows_per_second'])} rows/s)"),
+        ("total rows", f"{total:,}"),
+        ("dirt", f"{cfg.dirt:.1%} of rows per kind"),
+    ]
+    summary("shop seeded", rows)
+    return 0
+
+
+def cmd_shop_simulate(args: argparse.Namespace) -> int:
+    from ingestion.shop.simulate import SimConfig, simulate
+
+    cfg = SimConfig(
+        rate=args.rate,
+        duration=args.duration,
+        seed=args.seed,
+        dirt=args.dirt,
+        max_transactions=args.transactions,
+    )
+    target = config.shop_mysql(args.mysql_url)
+    stats = simulate(target, cfg)
+    rows: list[tuple[object, ...]] = [
+        ("transactions", f"{stats.transactions:,} in {duration(stats.seconds)}"),
+        (
+            "rows",
+            f"{stats.inserted:,} inserted, {stats.updated:,} updated, {stats.deleted:,} deleted",
+        ),
+        ("", ""),
+    ]
+    rows += [(op, n) for op, n in stats.operations.most_common()]
+    if stats.dirt:
+        rows += [
+            ("", ""),
+            ("dirt injected", ", ".join(f"{k} {v}" for k, v in stats.dirt.most_common())),
+        ]
+    summary(f"shop simulated on {target.describe()}", rows)
+    return 0
+
+
+# -- api -----------------------------------------------------------------------
+def cmd_api(args: argparse.Namespace) -> int:
+    from ingestion.api.service import ApiService, serve_forever, server_argv
+
+    service = ApiService(
+        config.home() / "api", args.port if hasattr(args, "port") else config.api_port()
+    )
+    if args.action == "serve" and not args.background:
+        serve_forever(args)
+        return 0
+    if args.action == "serve":
+        service.argv = server_argv(args)
+        st = service.start()
+        print(
+            f"API running in the background: {st.address} (pid {st.pid}); stop it with `lakeshop api stop`"
+        )
+    elif args.action == "stop":
+        print("api: " + ("stopped" if service.stop() else "was not running"))
+    else:
+        st = service.status()
+        print(
+            f"api: {'running' if st.running else 'stopped'} {st.address} {('pid ' + str(st.pid)) if st.pid else ''}"
+        )
+    return 0
+
+
+# -- demo, dbt -----------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ingestion.demo import run_demo
+
+    return run_demo(orders=args.orders, seed_value=args.seed, keep_running=args.keep_running)
+
+
+def cmd_dbt(args: argparse.Namespace) -> int:
+    from ingestion.dbt_runner import run_dbt
+
+    return run_dbt(args.dbt_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lakeshop",
+        description=(
+            "lakeshop turns an online shop's MySQL database and REST API into trusted analytics: "
+            "CDC and API ingestion with dlt, medallion models with dbt. State lives in "
+            "$LAKESHOP_HOME (default ./.lakeshop)."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"lakeshop {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "services",
+        help="start, stop or list the private MariaDB, PostgreSQL and S3 servers",
+        description=(
+            "Private local servers on 127.0.0.1 only, each with its own state folder under "
+            "$LAKESHOP_HOME, stopped by PID. MariaDB (binary log on, port $LAKESHOP_MARIADB_PORT, "
+            "default 3307), PostgreSQL (port $LAKESHOP_POSTGRES_PORT, default 5433) and an S3 "
+            "endpoint with the lake bucket (port $LAKESHOP_S3_PORT, default 5010). Starting a "
+            "running service or stopping a stopped one is harmless."
+        ),
+    )
+    p.add_argument("action", choices=["start", "stop", "status"], help="what to do")
+    p.add_argument(
+        "--only", nargs="+", choices=["mariadb", "postgres", "s3"], help="just these services"
+    )
+    p.set_defaults(func=cmd_services)
+
+    shop = sub.add_parser(
+        "shop",
+        help="seed or simulate the synthetic shop's MySQL database",
+        description="The synthetic online shop: the source system lakeshop ingests.",
+    )
+    shop_sub = shop.add_subparsers(dest="shop_command", required=True, metavar="ACTION")
+    p = shop_sub.add_parser(
+        "seed",
+        help="create the shop schema and bulk-load a generated history",
+        description=(
+            "Create the shop tables and bulk-load a year of generated history: customers, "
+            "addresses, categories, products, orders, order items, payments and shipments, with "
+            "daily and seasonal rhythms, long-tail product popularity, repeat customers and a "
+            "configurable fraction of dirty data. The same --seed and --end-date give the same shop."
+        ),
+    )
+    p.add_argument("--orders", type=int, default=20_000, help="number of orders (default 20000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument(
+        "--end-date",
+        type=dt.date.fromisoformat,
+        help="last day of history, YYYY-MM-DD (default today, UTC)",
+    )
+    p.add_argument("--days", type=int, default=365, help="days of history (default 365)")
+    p.add_argument(
+        "--dirt",
+        type=fraction,
+        default=0.02,
+        help="fraction of rows dirtied per kind of dirt (default 0.02)",
+    )
+    p.add_argument(
+        "--reset", action="store_true", help="drop and recreate the shop tables if they hold data"
+    )
+    p.add_argument(
+        "--mysql-url",
+        help="mysql://user:pass@host:port/db (default: $LAKESHOP_MYSQL_URL or the private MariaDB)",
+    )
+    p.set_defaults(func=cmd_shop_seed)
+
+    p = shop_sub.add_parser(
+        "simulate",
+        help="keep writing to the shop like production",
+        description=(
+            "Write to the shop like production: new orders (multi-row transactions), status "
+            "transitions, cancellations, customer deletions, price changes, new customers, and "
+            "a --dirt fraction of bad writes. Every transaction is atomic, so stopping it (Ctrl-C) "
+            "at any time leaves a consistent shop."
+        ),
+    )
+    p.add_argument("--rate", type=float, default=5.0, help="transactions per second (default 5)")
+    p.add_argument(
+        "--duration", type=parse_duration, default=60.0, help="how long, e.g. 90s, 5m (default 60s)"
+    )
+    p.add_argument("--transactions", type=int, help="stop after this many transactions")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument(
+        "--dirt",
+        type=fraction,
+        default=0.02,
+        help="fraction of dirty writes per kind (default 0.02)",
+    )
+    p.add_argument(
+        "--mysql-url",
+        help="shop database URL (default: $LAKESHOP_MYSQL_URL or the private MariaDB)",
+    )
+    p.set_defaults(func=cmd_shop_simulate)
+
+    api = sub.add_parser(
+        "api",
+        help="the local e-commerce REST API (DummyJSON contract)",
+        description="A local REST API with DummyJSON's contract over the shop's products, users and carts.",
+    )
+    api_sub = api.add_subparsers(dest="action", required=True, metavar="ACTION")
+    from ingestion.api.service import add_server_arguments
+
+    p = api_sub.add_parser(
+        "serve",
+        help="serve the API (foreground, or --background)",
+        description=(
+            "Serve GET /products, /products/categories, /products/{id}, /carts, /users (limit/skip "
+            "paging, select=), POST /auth/login for bearer tokens (/auth/... routes need one), a "
+            "rate limiter answering 429 with Retry-After, and switchable faults. Products and users "
+            "are the shop's own (same ids and SKUs)."
+        ),
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=config.api_port(),
+        help="port on 127.0.0.1 (default $LAKESHOP_API_PORT or 8010)",
+    )
+    p.add_argument(
+        "--background", action="store_true", help="run detached; stop with `lakeshop api stop`"
+    )
+    add_server_arguments(p)
+    p.set_defaults(func=cmd_api)
+    for action, text in (
+        ("stop", "stop the background API"),
+        ("status", "is the background API running?"),
+    ):
+        p = api_sub.add_parser(action, help=text, description=text)
+        p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the whole pipeline end to end on this machine",
+        description=(
+            "Start the private services, seed a small shop, simulate some production traffic, "
+            "serve the API, run the ingestion and dbt models that exist, and print where the "
+            "warehouse file, the lake folder and the docs site are."
+        ),
+    )
+    p.add_argument("--orders", type=int, default=20_000, help="orders to seed (default 20000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    p.add_argument(
+        "--keep-running", action="store_true", help="leave the services running afterwards"
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "dbt",
+        help="run dbt in the project with lakeshop's profile",
+        description="Run dbt with the project's profile (profiles.yml, created from profiles.yml.example if missing).",
+    )
+    p.add_argument(
+        "dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt, e.g. build --target postgres"
+    )
+    p.set_defaults(func=cmd_dbt)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ServiceError as exc:
+        print(f"lakeshop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"lakeshop: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""`lakeshop demo`: the whole pipeline end to end on one machine, embedded defaults."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from ingestion import config
+from ingestion.api.server import RunningApi, ShopApi
+from ingestion.api.world import ApiWorld
+from ingestion.config import MySQLTarget
+from ingestion.dbt_runner import project_dir, run_dbt
+from ingestion.progress import duration, summary
+from ingestion.services import all_services
+from ingestion.shop.generator import ShopConfig, generate
+from ingestion.shop.seed import seed as seed_shop
+from ingestion.shop.simulate import SimConfig, simulate
+
+
+def _step(title: str) -> float:
+    print(f"\n== {title}", flush=True)
+    return time.monotonic()
+
+
+def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = False) -> int:
+    started = time.monotonic()
+    timings: list[tuple[str, str]] = []
+    services = all_services()
+    try:
+        t = _step("starting private services (MariaDB with binlog, PostgreSQL, S3)")
+        for s in services:
+            s.start()
+        timings.append(("services", duration(time.monotonic() - t)))
+
+        # Always the private MariaDB: the demo resets its shop and must never touch yours.
+        mariadb = services[0]
+        target = MySQLTarget(
+            "127.0.0.1",
+            mariadb.port,
+            "root",
+            "",
+            config.SHOP_DATABASE,
+            str(mariadb.dir / "mysqld.sock"),
+        )
+        t = _step(f"seeding a shop with {orders:,} orders")
+        figures = seed_shop(
+            target,
+            generate(
+                ShopConfig(orders=orders, seed=seed_value, end_date=dt.datetime.now(dt.UTC).date())
+            ),
+            reset=True,
+        )
+        timings.append(
+            ("seed", f"{duration(time.monotonic() - t)} ({int(figures['orders']):,} orders)")
+        )
+
+        t = _step("simulating production traffic")
+        stats = simulate(
+            target, SimConfig(rate=500, duration=30, seed=seed_value, max_transactions=300)
+        )
+        timings.append(("simulate", f"{stats.transactions} transactions, {stats.rows} rows"))
+
+        t = _step("serving the e-commerce API")
+        with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=seed_value))) as api:
+            print(
+                f"API at {api.url} ({len(api.api.world.products)} products, {len(api.api.world.carts)} carts)"
+            )
+            print("ingestion: no sources are built yet (MySQL CDC and API sources come next)")
+
+        t = _step("dbt build on DuckDB")
+        code = run_dbt(["build"])
+        if code != 0:
+            print("dbt build failed; see the output above")
+            return code
+        timings.append(("dbt build", duration(time.monotonic() - t)))
+        t = _step("dbt docs generate")
+        code = run_dbt(["docs", "generate"])
+        if code != 0:
+            return code
+        timings.append(("dbt docs", duration(time.monotonic() - t)))
+    finally:
+        if not keep_running:
+            for s in reversed(services):
+                s.stop()
+    home = config.home()
+    (home / "lake").mkdir(parents=True, exist_ok=True)
+    rows = [
+        ("warehouse", home / "warehouse.duckdb"),
+        ("lake", f"{home / 'lake'} (empty until the ingestion sources land)"),
+        ("docs site", project_dir() / "target" / "index.html"),
+        ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),
+        ("", ""),
+        *timings,
+        ("total", duration(time.monotonic() - started)),
+    ]
+    print()
+    summary("lakeshop demo finished", rows)
+    return 0
