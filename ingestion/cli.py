@@ -284,11 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_server_arguments(p)
     p.set_defaults(func=cmd_api)
-    for action, text in (
-        ("stop", "stop the background API"),
-        ("status", "is the background API running?"),
-    ):
-        p = api_sub.add_parser(action, help=text, description=text)
+    for action, text, long in (
+        ("stop", "stop the background API",
+         "Stop the API started with `lakeshop api serve --background`, by the PID in its state "
+         "folder under $LAKESHOP_HOME/api. Stopping an API that is not running is harmless."),
+        ("status", "is the background API running?",
+         "Say whether the API started with `lakeshop api serve --background` is running, with "
+         "its process id and address. A foreground `lakeshop api serve` is not tracked."),
+    ):  # fmt: skip
+        p = api_sub.add_parser(action, help=text, description=long)
         p.set_defaults(func=cmd_api)
 
     p = sub.add_parser(

@@ -281,7 +281,8 @@ class ApiWorld:
         rng = _stable_rng(self.seed, "carts")
         if not self.product_rows or not self.user_rows:
             return []
-        recent = sorted(orders)[-CARTS_FROM_ORDERS:]
+        # an order whose customer does not exist (dirty source data) had no user session
+        recent = [o for o in sorted(orders)[-CARTS_FROM_ORDERS:] if o[1] in self.user_index]
         n_abandoned = int(len(recent) * ABANDON_RATIO) if recent else min(50, len(self.user_rows))
         weights = [1.0 / (i + 1) ** 1.07 for i in range(len(self.product_rows))]
         plan: list[tuple[int, list[tuple[int, int]]]] = [(user, lines) for _, user, lines in recent]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -95,31 +98,26 @@ def _as_text(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def load_table(
-    cur: pymysql.cursors.Cursor, name: str, table: pa.Table, workdir: Path, progress: Progress
+def _load_chunk(
+    cur: pymysql.cursors.Cursor, name: str, chunk: pa.Table, path: Path
 ) -> None:
-    columns = ", ".join(f"`{c}`" for c in table.column_names)
-    path = workdir / f"{name}.tsv"
-    for offset in range(0, table.num_rows, CHUNK_ROWS):
-        chunk = _as_text(table.slice(offset, CHUNK_ROWS))
-        pcsv.write_csv(
-            chunk,
-            path,
-            pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"),
+    columns = ", ".join(f"`{c}`" for c in chunk.column_names)
+    pcsv.write_csv(
+        _as_text(chunk),
+        path,
+        pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none"),
+    )
+    try:
+        cur.execute(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{name}` CHARACTER SET utf8mb4 "
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({columns})",
+            (str(path),),
         )
-        try:
-            cur.execute(
-                f"LOAD DATA LOCAL INFILE %s INTO TABLE `{name}` CHARACTER SET utf8mb4 "
-                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({columns})",
-                (str(path),),
-            )
-        except pymysql.err.OperationalError as exc:
-            if exc.args[0] in (1148, 3948, 2068):  # local infile disabled on server/client
-                _insert_rows(cur, name, table.slice(offset, CHUNK_ROWS))
-            else:
-                raise
-        _check_warnings(cur, name)
-        progress.advance(chunk.num_rows, extra=name)
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] not in (1148, 3948, 2068):  # local infile disabled on server/client
+            raise
+        _insert_rows(cur, name, chunk)
+    _check_warnings(cur, name)
 
 
 def _check_warnings(cur: pymysql.cursors.Cursor, name: str) -> None:
@@ -141,19 +139,41 @@ def _insert_rows(cur: pymysql.cursors.Cursor, name: str, table: pa.Table) -> Non
 
 
 def seed(
-    target: MySQLTarget, data: ShopData, reset: bool = False, quiet: bool = False
+    target: MySQLTarget, data: ShopData, reset: bool = False, quiet: bool = False, workers: int = 2
 ) -> dict[str, float]:
-    """Create the schema and load ``data``. Returns rows per table plus timing figures."""
+    """Create the schema and load ``data``. Returns rows per table plus timing figures.
+
+    Chunks of every table go through a queue to ``workers`` connections: the server parses
+    and indexes one chunk per connection while Python prepares the next.
+    """
     started = time.monotonic()
     create_schema(target, reset=reset)
     total = sum(t.num_rows for t in data.tables.values())
     progress = Progress("seed", total=total, quiet=quiet)
-    with connect(target) as conn, conn.cursor() as cur, tempfile.TemporaryDirectory() as tmp:
-        # Bulk load like a migration would: constraints are declared, checked by the app later.
-        cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-        for name in LOAD_ORDER:
-            load_table(cur, name, data.tables[name], Path(tmp), progress)
-        cur.execute("SET SESSION foreign_key_checks = 1, unique_checks = 1")
+    chunks: queue.Queue[tuple[str, pa.Table]] = queue.Queue()
+    for name in LOAD_ORDER:
+        table = data.tables[name]
+        for offset in range(0, table.num_rows, CHUNK_ROWS):
+            chunks.put((name, table.slice(offset, CHUNK_ROWS)))
+    lock = threading.Lock()
+
+    def work(slot: int, tmp: Path) -> None:
+        with connect(target) as conn, conn.cursor() as cur:
+            # Bulk load like a migration: constraints are declared, checked by the app later.
+            cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
+            while True:
+                try:
+                    name, chunk = chunks.get_nowait()
+                except queue.Empty:
+                    return
+                _load_chunk(cur, name, chunk, tmp / f"chunk-{slot}.tsv")
+                with lock:
+                    progress.advance(chunk.num_rows, extra=name)
+
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(work, slot, Path(tmp)) for slot in range(max(1, workers))]
+        for future in futures:
+            future.result()  # re-raise the first loader error
     progress.close()
     elapsed = time.monotonic() - started
     figures: dict[str, float] = {k: float(v) for k, v in data.rows().items()}

@@ -1,0 +1,84 @@
+"""Shared fixtures: private services on free ports in a throwaway state folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingestion import config
+from ingestion.services import S3, MariaDB, Postgres, free_port
+
+END_DATE = dt.date(2026, 10, 31)
+
+
+def make_home(prefix: str = "lakeshop-test-") -> Path:
+    """A state folder the postgres user can enter (pytest's tmp dirs are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def home() -> Iterator[Path]:
+    path = make_home()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ports() -> dict[str, int]:
+    return {"mariadb": free_port(), "postgres": free_port(), "s3": free_port(), "api": free_port()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _env(home: Path, ports: dict[str, int]) -> Iterator[None]:
+    """Point every lakeshop setting at the test's own folder and ports."""
+    saved = dict(os.environ)
+    os.environ.update(
+        LAKESHOP_HOME=str(home),
+        LAKESHOP_MARIADB_PORT=str(ports["mariadb"]),
+        LAKESHOP_POSTGRES_PORT=str(ports["postgres"]),
+        LAKESHOP_S3_PORT=str(ports["s3"]),
+        LAKESHOP_API_PORT=str(ports["api"]),
+    )
+    os.environ.pop("LAKESHOP_MYSQL_URL", None)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def mariadb(home: Path, ports: dict[str, int]) -> Iterator[MariaDB]:
+    service = MariaDB(home / "mariadb", ports["mariadb"])
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(home: Path, ports: dict[str, int]) -> Iterator[Postgres]:
+    service = Postgres(home / "postgres", ports["postgres"])
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(home: Path, ports: dict[str, int]) -> Iterator[S3]:
+    service = S3(home / "s3", ports["s3"])
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture()
+def shop_target(mariadb: MariaDB) -> config.MySQLTarget:
+    return config.MySQLTarget(
+        "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
+    )
