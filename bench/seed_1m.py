@@ -28,12 +28,16 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="lakeshop-bench-", dir="/tmp"))
     db = MariaDB(home / "mariadb", free_port())
     db.start()
-    target = config.MySQLTarget("127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket))
+    target = config.MySQLTarget(
+        "127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket)
+    )
     gen_s, load_s, rows = [], [], 0
     try:
         for run in range(args.runs):
             started = time.perf_counter()
-            data = generate(ShopConfig(orders=args.orders, seed=run + 1, end_date=dt.date(2026, 10, 31)))
+            data = generate(
+                ShopConfig(orders=args.orders, seed=run + 1, end_date=dt.date(2026, 10, 31))
+            )
             gen_s.append(time.perf_counter() - started)
             figures = seed(target, data, reset=True, quiet=True)
             load_s.append(figures["seconds"])
@@ -47,7 +51,9 @@ def main() -> None:
     g, ld = statistics.median(gen_s), statistics.median(load_s)
     print(f"\n{args.orders:,} orders, {rows:,} rows in all tables, {args.runs} runs")
     print(f"generate: median {g:.1f}s (min {min(gen_s):.1f}, max {max(gen_s):.1f})")
-    print(f"load:     median {ld:.1f}s (min {min(load_s):.1f}, max {max(load_s):.1f}), {rows / ld:,.0f} rows/s")
+    print(
+        f"load:     median {ld:.1f}s (min {min(load_s):.1f}, max {max(load_s):.1f}), {rows / ld:,.0f} rows/s"
+    )
     print(f"total:    median {g + ld:.1f}s, {args.orders / (g + ld):,.0f} orders/s end to end")
 
 

@@ -40,7 +40,11 @@ def get(api: RunningApi, path: str, **kw: Any) -> requests.Response:
 
 def login(api: RunningApi, world: ApiWorld, minutes: float = 60) -> dict[str, Any]:
     user = world.user_rows[0]
-    body = {"username": world.username(user), "password": world.password(user), "expiresInMins": minutes}
+    body = {
+        "username": world.username(user),
+        "password": world.password(user),
+        "expiresInMins": minutes,
+    }
     resp = requests.post(api.url + "/auth/login", json=body, timeout=10)
     assert resp.status_code == 200, resp.text
     return dict(resp.json())
@@ -72,7 +76,9 @@ def test_short_last_page_echoes_the_count(api: RunningApi) -> None:
 
 
 @pytest.mark.parametrize("page_size", [50, 30, 7, 150, 1000])
-def test_walking_pages_yields_every_record_once(api: RunningApi, world: ApiWorld, page_size: int) -> None:
+def test_walking_pages_yields_every_record_once(
+    api: RunningApi, world: ApiWorld, page_size: int
+) -> None:
     seen: list[int] = []
     skip = 0
     while True:
@@ -99,18 +105,29 @@ def test_bad_paging_parameters_get_a_clear_400(api: RunningApi) -> None:
 
 
 def test_sorting(api: RunningApi) -> None:
-    prices = [p["price"] for p in get(api, "/products?sortBy=price&order=desc&limit=0").json()["products"]]
+    prices = [
+        p["price"] for p in get(api, "/products?sortBy=price&order=desc&limit=0").json()["products"]
+    ]
     assert prices == sorted(prices, reverse=True)
 
 
 # -- resources and nesting -----------------------------------------------------------
 def test_products_have_nested_arrays_and_shop_skus(api: RunningApi, shop: ShopData) -> None:
     products = get(api, "/products?limit=0").json()["products"]
-    assert all(isinstance(p["reviews"], list) and isinstance(p["tags"], list) and p["images"] for p in products)
+    assert all(
+        isinstance(p["reviews"], list) and isinstance(p["tags"], list) and p["images"]
+        for p in products
+    )
     assert any(p["reviews"] for p in products)
     review = next(p["reviews"][0] for p in products if p["reviews"])
     assert {"rating", "comment", "date", "reviewerName", "reviewerEmail"} <= set(review)
-    skus = dict(zip(shop.tables["products"]["product_id"].to_pylist(), shop.tables["products"]["sku"].to_pylist(), strict=True))
+    skus = dict(
+        zip(
+            shop.tables["products"]["product_id"].to_pylist(),
+            shop.tables["products"]["sku"].to_pylist(),
+            strict=True,
+        )
+    )
     assert {p["id"]: p["sku"] for p in products} == skus  # same world as the MySQL shop
 
 
@@ -151,9 +168,16 @@ def test_carts_lines_and_abandonment(api: RunningApi, shop: ShopData, world: Api
     orders = shop.tables["orders"]
     items = shop.tables["order_items"]
     by_order: dict[int, set[int]] = {}
-    for oid, pid in zip(items["order_id"].to_pylist(), items["product_id"].to_pylist(), strict=True):
+    for oid, pid in zip(
+        items["order_id"].to_pylist(), items["product_id"].to_pylist(), strict=True
+    ):
         by_order.setdefault(oid, set()).add(pid)
-    keys = {(c, frozenset(by_order.get(o, set()))) for o, c in zip(orders["order_id"].to_pylist(), orders["customer_id"].to_pylist(), strict=True)}
+    keys = {
+        (c, frozenset(by_order.get(o, set())))
+        for o, c in zip(
+            orders["order_id"].to_pylist(), orders["customer_id"].to_pylist(), strict=True
+        )
+    }
     matched = sum((c["userId"], frozenset(p["id"] for p in c["products"])) in keys for c in carts)
     assert 0.2 < matched / len(carts) < 0.4  # ~70% of carts are abandoned
 
@@ -168,11 +192,17 @@ def test_auth_routes_need_a_token(api: RunningApi, world: ApiWorld) -> None:
     me = get(api, "/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert me["id"] == world.user_rows[0].id
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
-    assert get(api, "/auth/products", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    assert (
+        get(api, "/auth/products", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
+    )
 
 
 def test_wrong_password_is_rejected(api: RunningApi, world: ApiWorld) -> None:
-    resp = requests.post(api.url + "/auth/login", json={"username": world.username(world.user_rows[0]), "password": "nope"}, timeout=10)
+    resp = requests.post(
+        api.url + "/auth/login",
+        json={"username": world.username(world.user_rows[0]), "password": "nope"},
+        timeout=10,
+    )
     assert resp.status_code == 400 and resp.json()["message"] == "Invalid credentials"
 
 
@@ -183,14 +213,25 @@ def test_tokens_expire_and_refresh(api: RunningApi, world: ApiWorld) -> None:
     time.sleep(1.3)
     expired = get(api, "/auth/carts", headers=headers)
     assert expired.status_code == 401 and expired.json()["message"] == "Token Expired!"
-    fresh = requests.post(api.url + "/auth/refresh", json={"refreshToken": session["refreshToken"]}, timeout=10).json()
-    assert get(api, "/auth/carts", headers={"Authorization": f"Bearer {fresh['accessToken']}"}).status_code == 200
+    fresh = requests.post(
+        api.url + "/auth/refresh", json={"refreshToken": session["refreshToken"]}, timeout=10
+    ).json()
+    assert (
+        get(
+            api, "/auth/carts", headers={"Authorization": f"Bearer {fresh['accessToken']}"}
+        ).status_code
+        == 200
+    )
 
 
 def test_api_key_alternative(world: ApiWorld) -> None:
     with RunningApi(ShopApi(world, api_key="k-123")) as running:
-        assert get(running, "/auth/users?limit=1", headers={"X-API-Key": "k-123"}).status_code == 200
-        assert get(running, "/auth/users?limit=1", headers={"X-API-Key": "wrong"}).status_code == 401
+        assert (
+            get(running, "/auth/users?limit=1", headers={"X-API-Key": "k-123"}).status_code == 200
+        )
+        assert (
+            get(running, "/auth/users?limit=1", headers={"X-API-Key": "wrong"}).status_code == 401
+        )
 
 
 # -- rate limit and faults ---------------------------------------------------------------

@@ -25,7 +25,9 @@ COMMANDS = [
 ]  # fmt: skip
 
 
-def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([LAKESHOP, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, check=False)  # fmt: skip
 
@@ -44,7 +46,9 @@ def test_parser_knows_every_command() -> None:
     assert args.rate == 3 and args.duration == 120
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90", 90), ("90s", 90), ("5m", 300), ("1h30m", 5400)]
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -67,13 +71,19 @@ def test_services_status_start_stop_via_cli() -> None:
 
 
 def test_seed_and_simulate_print_summaries(mariadb: MariaDB) -> None:
-    seeded = run("shop", "seed", "--orders", "800", "--seed", "5", "--end-date", "2026-10-31", "--reset")
+    seeded = run(
+        "shop", "seed", "--orders", "800", "--seed", "5", "--end-date", "2026-10-31", "--reset"
+    )
     assert seeded.returncode == 0, seeded.stderr
-    assert "shop seeded" in seeded.stdout and "orders" in seeded.stdout and "rows/s" in seeded.stdout
+    assert (
+        "shop seeded" in seeded.stdout and "orders" in seeded.stdout and "rows/s" in seeded.stdout
+    )
     assert "seed:" in seeded.stderr  # the live progress line
     again = run("shop", "seed", "--orders", "800")
     assert again.returncode == 1 and "--reset" in again.stderr
-    simulated = run("shop", "simulate", "--rate", "200", "--duration", "30s", "--transactions", "40")
+    simulated = run(
+        "shop", "simulate", "--rate", "200", "--duration", "30s", "--transactions", "40"
+    )
     assert simulated.returncode == 0, simulated.stderr
     assert "transactions" in simulated.stdout and "40 in" in simulated.stdout
 

@@ -18,11 +18,28 @@ LAKESHOP = str(Path(sys.executable).parent / "lakeshop")
 
 def test_dbt_build_on_duckdb() -> None:
     home = make_home("lakeshop-dbt-")
-    env = {**os.environ, "LAKESHOP_HOME": str(home), "LAKESHOP_DUCKDB_PATH": str(home / "wh.duckdb")}
-    done = subprocess.run([LAKESHOP, "dbt", "build"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    env = {
+        **os.environ,
+        "LAKESHOP_HOME": str(home),
+        "LAKESHOP_DUCKDB_PATH": str(home / "wh.duckdb"),
+    }
+    done = subprocess.run(
+        [LAKESHOP, "dbt", "build"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     with duckdb.connect(str(home / "wh.duckdb"), read_only=True) as con:
-        statuses = [r[0] for r in con.execute("select order_status from seeds.order_statuses order by sort_order").fetchall()]
+        statuses = [
+            r[0]
+            for r in con.execute(
+                "select order_status from seeds.order_statuses order by sort_order"
+            ).fetchall()
+        ]
     assert statuses == ["pending", "paid", "shipped", "delivered", "cancelled", "returned"]
 
 
@@ -36,7 +53,15 @@ def test_demo_end_to_end() -> None:
         "LAKESHOP_S3_PORT": str(free_port()),
     }
     env.pop("LAKESHOP_DUCKDB_PATH", None)
-    done = subprocess.run([LAKESHOP, "demo", "--orders", "3000"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        [LAKESHOP, "demo", "--orders", "3000"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "lakeshop demo finished" in out
@@ -46,7 +71,9 @@ def test_demo_end_to_end() -> None:
     assert (ROOT / "target" / "index.html").exists()
     assert "3,000 orders" in out
     # the demo stops what it started
-    leftovers = [p for p in Path("/proc").iterdir() if p.name.isdigit() and str(home) in _cmdline(p)]
+    leftovers = [
+        p for p in Path("/proc").iterdir() if p.name.isdigit() and str(home) in _cmdline(p)
+    ]
     assert leftovers == []
 
 

@@ -76,14 +76,22 @@ def test_keys_unique_and_references_hold_when_clean(clean: dict[str, pa.Table]) 
     statuses = Counter(clean["orders"]["status"].to_pylist())
     assert set(statuses) <= ACCEPTED
     # only shipped, delivered or returned orders have a shipment
-    status_of = dict(zip(clean["orders"]["order_id"].to_pylist(), clean["orders"]["status"].to_pylist(), strict=True))
+    status_of = dict(
+        zip(
+            clean["orders"]["order_id"].to_pylist(),
+            clean["orders"]["status"].to_pylist(),
+            strict=True,
+        )
+    )
     shipped = {status_of[o] for o in clean["shipments"]["order_id"].to_pylist()}
     assert shipped <= {"shipped", "delivered", "returned"}
     # every order total is the sum of its lines
     line = pc.subtract(pc.multiply(clean["order_items"]["quantity"], clean["order_items"]["unit_price"]),
                        clean["order_items"]["discount_amount"])  # fmt: skip
     sums = np.bincount(clean["order_items"]["order_id"].to_numpy() - 1, weights=line.to_numpy())
-    assert np.array_equal(np.round(sums).astype(np.int64), clean["orders"]["total_amount"].to_numpy())
+    assert np.array_equal(
+        np.round(sums).astype(np.int64), clean["orders"]["total_amount"].to_numpy()
+    )
 
 
 def test_no_dirt_when_rate_is_zero(clean: dict[str, pa.Table]) -> None:
@@ -146,7 +154,10 @@ def test_dirt_fractions_within_tolerance(dirty: dict[str, pa.Table]) -> None:
 
     emails = customers["email"].to_pylist()
     bad_email = sum(e is None or not EMAIL.match(e.strip().lower()) for e in emails)
-    messy_email = sum(e is not None and e != e.strip().lower() and bool(EMAIL.match(e.strip().lower())) for e in emails)
+    messy_email = sum(
+        e is not None and e != e.strip().lower() and bool(EMAIL.match(e.strip().lower()))
+        for e in emails
+    )
     assert within(bad_email, n_c, RATE)
     assert within(messy_email, n_c, RATE * (1 - RATE))
     bad_phone = sum(p is None or not PHONE.match(p) for p in customers["phone"].to_pylist())

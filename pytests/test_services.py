@@ -16,12 +16,13 @@ from pytests.conftest import make_home
 
 def our_processes(state_dir: Path) -> list[int]:
     """PIDs whose command line names the state folder (our servers and nothing else)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit() and services_base.process_alive(int(proc.name)):
-            if str(state_dir) in services_base.process_cmdline(int(proc.name)):
-                found.append(int(proc.name))
-    return found
+    return [
+        int(proc.name)
+        for proc in Path("/proc").iterdir()
+        if proc.name.isdigit()
+        and services_base.process_alive(int(proc.name))
+        and str(state_dir) in services_base.process_cmdline(int(proc.name))
+    ]
 
 
 @pytest.mark.parametrize("kind", [MariaDB, Postgres, S3])
@@ -44,7 +45,9 @@ def test_start_twice_stop_twice_many_times(kind: type) -> None:
         service.stop()
 
 
-def test_private_servers_coexist_with_system_ones(mariadb: MariaDB, postgres: Postgres, s3: S3) -> None:
+def test_private_servers_coexist_with_system_ones(
+    mariadb: MariaDB, postgres: Postgres, s3: S3
+) -> None:
     assert mariadb.port not in (3306,) and postgres.port != 5432
     assert mariadb.status().running and postgres.status().running and s3.status().running
     with mariadb.connect() as conn, conn.cursor() as cur:

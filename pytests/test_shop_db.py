@@ -32,7 +32,9 @@ def test_seed_loads_exactly_what_was_generated(shop_target: MySQLTarget) -> None
     assert table_counts(shop_target) == data.rows()
     assert figures["rows_per_second"] > 0
     with connect(shop_target) as conn, conn.cursor() as cur:
-        cur.execute("select sum(total_amount), sum(customer_id), count(distinct binary status) from orders")
+        cur.execute(
+            "select sum(total_amount), sum(customer_id), count(distinct binary status) from orders"
+        )
         total, cust_sum, statuses = cur.fetchone()
         cur.execute("select count(*) from customers where email is null")
         null_emails = cur.fetchone()[0]
@@ -58,7 +60,12 @@ def test_seed_reaches_the_binlog(shop_target: MySQLTarget, mariadb: MariaDB) -> 
     with mariadb.connect() as conn, conn.cursor() as cur:
         cur.execute("show master status")
         before = cur.fetchone()
-    seed(shop_target, generate(ShopConfig(orders=500, seed=9, end_date=END_DATE)), reset=True, quiet=True)
+    seed(
+        shop_target,
+        generate(ShopConfig(orders=500, seed=9, end_date=END_DATE)),
+        reset=True,
+        quiet=True,
+    )
     with mariadb.connect() as conn, conn.cursor() as cur:
         cur.execute("show master status")
         after = cur.fetchone()
@@ -73,14 +80,20 @@ def test_unreachable_database_names_the_fix() -> None:
 
 def _state(target: MySQLTarget) -> tuple[dict[str, int], list[tuple]]:
     with connect(target) as conn, conn.cursor() as cur:
-        cur.execute("select order_id, status, total_amount from orders order by order_id desc limit 50")
+        cur.execute(
+            "select order_id, status, total_amount from orders order by order_id desc limit 50"
+        )
         return table_counts(target), list(cur.fetchall())
 
 
 def test_simulate_writes_every_kind_of_change(shop_target: MySQLTarget) -> None:
     seed(shop_target, generate(CFG), reset=True, quiet=True)
     before = table_counts(shop_target)
-    stats = simulate(shop_target, SimConfig(rate=10_000, duration=120, seed=4, dirt=0.2, max_transactions=600), quiet=True)
+    stats = simulate(
+        shop_target,
+        SimConfig(rate=10_000, duration=120, seed=4, dirt=0.2, max_transactions=600),
+        quiet=True,
+    )
     after = table_counts(shop_target)
     assert stats.transactions == 600
     assert stats.inserted > 0 and stats.updated > 0 and stats.deleted > 0
@@ -90,9 +103,13 @@ def test_simulate_writes_every_kind_of_change(shop_target: MySQLTarget) -> None:
     assert stats.dirt["unknown_status"] > 0 and stats.dirt["orphan_product"] > 0
     with connect(shop_target) as conn, conn.cursor() as cur:
         # deleted customers took their addresses with them and had no orders
-        cur.execute("select count(*) from addresses a left join customers c using (customer_id) where c.customer_id is null")
+        cur.execute(
+            "select count(*) from addresses a left join customers c using (customer_id) where c.customer_id is null"
+        )
         assert cur.fetchone()[0] == 0
-        cur.execute("select count(*) from orders where status = 'cancelled' and updated_at > created_at")
+        cur.execute(
+            "select count(*) from orders where status = 'cancelled' and updated_at > created_at"
+        )
         assert cur.fetchone()[0] > 0
 
 
@@ -100,15 +117,25 @@ def test_simulate_is_deterministic_under_seed(shop_target: MySQLTarget) -> None:
     runs = []
     for _ in range(2):
         seed(shop_target, generate(CFG), reset=True, quiet=True)
-        stats = simulate(shop_target, SimConfig(rate=10_000, duration=60, seed=8, max_transactions=150), quiet=True)
-        runs.append((stats.operations, stats.inserted, stats.updated, stats.deleted, _state(shop_target)))
+        stats = simulate(
+            shop_target,
+            SimConfig(rate=10_000, duration=60, seed=8, max_transactions=150),
+            quiet=True,
+        )
+        runs.append(
+            (stats.operations, stats.inserted, stats.updated, stats.deleted, _state(shop_target))
+        )
     assert runs[0] == runs[1]
 
 
-def test_simulate_on_an_empty_database_says_what_to_do(shop_target: MySQLTarget, mariadb: MariaDB) -> None:
+def test_simulate_on_an_empty_database_says_what_to_do(
+    shop_target: MySQLTarget, mariadb: MariaDB
+) -> None:
     with mariadb.connect() as conn, conn.cursor() as cur:
         cur.execute("create database if not exists empty_shop")
-    empty = MySQLTarget(shop_target.host, shop_target.port, "root", "", "empty_shop", shop_target.unix_socket)
+    empty = MySQLTarget(
+        shop_target.host, shop_target.port, "root", "", "empty_shop", shop_target.unix_socket
+    )
     from ingestion.shop.seed import create_schema
 
     create_schema(empty)

@@ -98,9 +98,7 @@ def _as_text(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _load_chunk(
-    cur: pymysql.cursors.Cursor, name: str, chunk: pa.Table, path: Path
-) -> None:
+def _load_chunk(cur: pymysql.cursors.Cursor, name: str, chunk: pa.Table, path: Path) -> None:
     columns = ", ".join(f"`{c}`" for c in chunk.column_names)
     pcsv.write_csv(
         _as_text(chunk),
