@@ -32,7 +32,11 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.2) -> bool:
     """True when something accepts TCP connections on host:port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
-        return sock.connect_ex((host, port)) == 0
+        if sock.connect_ex((host, port)) != 0:
+            return False
+        # With no listener on a port in the ephemeral range, Linux can connect a socket to
+        # itself (TCP simultaneous open); that is not a server.
+        return bool(sock.getsockname() != sock.getpeername())
 
 
 def free_port() -> int:

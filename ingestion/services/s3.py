@@ -52,22 +52,32 @@ class S3(Service):
     def ready(self) -> bool:
         if not self.pid_file.exists():
             return False
-        self.client().list_buckets()
+        client = self.client()
+        try:
+            client.list_buckets()
+        finally:
+            client.close()  # an idle keep-alive connection would hold up the server's stop
         return True
 
     def bootstrap(self) -> None:
         client = self.client()
-        names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
-        if config.LAKE_BUCKET not in names:
-            client.create_bucket(Bucket=config.LAKE_BUCKET)
+        try:
+            names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+            if config.LAKE_BUCKET not in names:
+                client.create_bucket(Bucket=config.LAKE_BUCKET)
+        finally:
+            client.close()
 
     def address(self) -> str:
         return f"{self.endpoint} (bucket s3://{config.LAKE_BUCKET})"
 
 
 def _serve(argv: list[str]) -> None:
+    """Run moto's server until SIGTERM/SIGINT. Moto keeps everything in memory."""
     import argparse
     import os
+    import signal
+    import threading
 
     from moto.server import ThreadedMotoServer
 
@@ -78,14 +88,19 @@ def _serve(argv: list[str]) -> None:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     (Path(args.state_dir) / "s3.pid").write_text(f"{os.getpid()}\n")
-    import signal
-    import threading
-
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.stop()
+    # Wait in slices: a signal the kernel hands to the server thread only runs its Python
+    # handler once the main thread wakes up, and an untimed wait never does.
+    while not stop.wait(0.2):
+        pass
+    # A graceful stop waits for clients' idle keep-alive connections; give it a moment, then
+    # leave: the process exiting closes every socket, and there is no state on disk to flush.
+    closer = threading.Thread(target=server.stop, daemon=True)
+    closer.start()
+    closer.join(timeout=2)
+    os._exit(0)
 
 
 if __name__ == "__main__":
