@@ -146,6 +146,45 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ingestion -----------------------------------------------------------------
+def cmd_ingest_mysql(args: argparse.Namespace) -> int:
+    from ingestion.mysql_cdc.runner import sync
+    from ingestion.mysql_cdc.settings import default_mysql_url
+
+    url = args.mysql_url or default_mysql_url()
+    results = []
+    for target in args.to:
+        results.append(
+            sync(
+                url,
+                target,
+                tuple(args.include),
+                tuple(args.exclude),
+                follow=args.follow,
+                flush_seconds=args.flush_seconds,
+                max_rows_per_run=args.max_rows_per_run,
+                current_state=args.current_state,
+            )
+        )
+    rows: list[tuple[object, ...]] = []
+    for r in results:
+        rows.append(
+            (f"[{r.target}]", f"{r.runs} run(s), {duration(r.seconds)}, binlog at {r.position}")
+        )
+        rows.append(("snapshot rows", f"{r.snapshot_rows:,}"))
+        rows.append(("change rows", f"{r.change_rows:,} in {r.transactions:,} transactions"))
+        rate = (r.snapshot_rows + r.change_rows) / r.seconds if r.seconds else 0
+        rows.append(("rate", f"{human(rate)} rows/s"))
+        if r.reconnects:
+            rows.append(("reconnects", r.reconnects))
+        for table, n in sorted(r.rows.items()):
+            rows.append((f"  {table}", f"{n:,}"))
+        for message in r.messages:
+            rows.append(("note", message))
+    summary(f"mysql CDC from {url.split('@')[-1]}", rows)
+    return 0
+
+
 # -- demo, dbt -----------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from ingestion.demo import run_demo
@@ -294,6 +333,61 @@ def build_parser() -> argparse.ArgumentParser:
     ):  # fmt: skip
         p = api_sub.add_parser(action, help=text, description=long)
         p.set_defaults(func=cmd_api)
+
+    ingest = sub.add_parser(
+        "ingest",
+        help="run an ingestion source into the lake and the warehouse",
+        description="Ingestion sources built on dlt.",
+    )
+    ingest_sub = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    p = ingest_sub.add_parser(
+        "mysql",
+        help="MySQL/MariaDB binlog CDC: snapshot, then inserts/updates/deletes",
+        description=(
+            "Capture a MySQL/MariaDB database: a consistent snapshot of the selected tables "
+            "(resumable, in primary-key chunks), then every insert, update, delete and schema "
+            "change from the binary log. Change logs land append-only in the lake (parquet, "
+            "date partitions) and in the warehouse's raw_mysql schema. Each run stops at the "
+            "server's position when it started; run it again (or use --follow) to continue. "
+            "Progress is kept with the data, so an interrupted run can simply be run again."
+        ),
+    )
+    p.add_argument(
+        "--mysql-url",
+        help="mysql://user:pass@host:port/db of a CDC user (default: $LAKESHOP_CDC_URL or the private MariaDB)",
+    )
+    p.add_argument(
+        "--include", nargs="+", default=["*"], help="table name patterns to capture (default: all)"
+    )
+    p.add_argument("--exclude", nargs="+", default=[], help="table name patterns to leave out")
+    p.add_argument(
+        "--to",
+        nargs="+",
+        choices=["lake", "warehouse"],
+        default=["lake", "warehouse"],
+        help="where to land (default: both)",
+    )
+    p.add_argument(
+        "--follow", action="store_true", help="keep streaming; land every --flush-seconds"
+    )
+    p.add_argument(
+        "--flush-seconds",
+        type=float,
+        default=2.0,
+        help="with --follow: how often to land (default 2)",
+    )
+    p.add_argument(
+        "--max-rows-per-run",
+        type=int,
+        default=500_000,
+        help="rows per load package (default 500000)",
+    )
+    p.add_argument(
+        "--current-state",
+        action="store_true",
+        help="also keep <table>__current tables by dlt merge",
+    )
+    p.set_defaults(func=cmd_ingest_mysql)
 
     p = sub.add_parser(
         "demo",

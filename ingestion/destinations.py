@@ -1,0 +1,60 @@
+"""The lake (dlt filesystem) and the warehouse (DuckDB or PostgreSQL) every source lands in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.destinations import duckdb as duckdb_destination
+from dlt.destinations import filesystem, postgres
+
+from ingestion import config
+
+
+def lake_url() -> str:
+    """$LAKESHOP_LAKE_URL (file://, s3://, az://) or the local folder $LAKESHOP_HOME/lake."""
+    return os.environ.get("LAKESHOP_LAKE_URL") or (config.home() / "lake").as_uri()
+
+
+def lake(layout: str) -> Any:
+    url = lake_url()
+    credentials: dict[str, Any] | None = None
+    if url.startswith("s3://"):
+        credentials = {
+            "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "lakeshop"),
+            "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "lakeshop-secret"),
+            "region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        }
+        endpoint = os.environ.get("LAKESHOP_S3_ENDPOINT")
+        if endpoint:
+            credentials["endpoint_url"] = endpoint
+    elif url.startswith("file://"):
+        Path(url[len("file://") :]).mkdir(parents=True, exist_ok=True)
+    return filesystem(bucket_url=url, credentials=credentials, layout=layout)
+
+
+def warehouse() -> Any:
+    """$LAKESHOP_WAREHOUSE: duckdb (default, $LAKESHOP_DUCKDB_PATH) or postgres ($LAKESHOP_PG_URL)."""
+    kind = os.environ.get("LAKESHOP_WAREHOUSE", "duckdb")
+    if kind == "duckdb":
+        path = os.environ.get("LAKESHOP_DUCKDB_PATH") or str(config.home() / "warehouse.duckdb")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return duckdb_destination(credentials=path)
+    if kind == "postgres":
+        url = os.environ.get("LAKESHOP_PG_URL") or (
+            f"postgresql://{config.WAREHOUSE_USER}:{config.WAREHOUSE_PASSWORD}@127.0.0.1:"
+            f"{config.postgres_port()}/{config.WAREHOUSE_DATABASE}"
+        )
+        return postgres(credentials=url)
+    raise SystemExit(f"LAKESHOP_WAREHOUSE={kind!r} is not supported here; use duckdb or postgres")
+
+
+def pipeline(name: str, destination: Any, dataset: str) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=name,
+        destination=destination,
+        dataset_name=dataset,
+        pipelines_dir=str(config.home() / "dlt"),
+    )

@@ -1,0 +1,401 @@
+"""Read row changes and DDL from the binary log, checkpointing only at transaction commits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pymysql
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.constants import FIELD_TYPE
+from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+
+from ingestion.mysql_cdc.helpers import (
+    TS_NAIVE,
+    TS_UTC,
+    UTC,
+    Column,
+    MySqlConn,
+    Position,
+    _bits,
+    _text,
+    _time_text,
+    binlog_index,
+    seq,
+    to_arrow,
+)
+
+log = logging.getLogger("lakeshop.mysql_cdc")
+
+DDL_TABLE = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*(ALTER|CREATE|DROP|TRUNCATE|RENAME)\s+(?:ONLINE\s+|IGNORE\s+|TEMPORARY\s+)?"
+    r"(?:TABLE\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?((?:`[^`]+`|\w+)(?:\.(?:`[^`]+`|\w+))?)",
+    re.IGNORECASE | re.DOTALL,
+)
+RENAME_TO = re.compile(r"\bTO\s+((?:`[^`]+`|\w+)(?:\.(?:`[^`]+`|\w+))?)", re.IGNORECASE)
+PRIMARY_KEY_CHANGE = re.compile(
+    r"\b(ADD|DROP)\s+(CONSTRAINT\s+\S+\s+)?PRIMARY\s+KEY\b", re.IGNORECASE
+)
+RETRYABLE = (
+    pymysql.err.OperationalError,
+    pymysql.err.InterfaceError,
+    ConnectionError,
+    OSError,
+    EOFError,
+)
+
+
+def _unquote(name: str) -> tuple[str | None, str]:
+    parts = [p.strip("`") for p in re.findall(r"`[^`]+`|\w+", name)]
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+@dataclass
+class DdlChange:
+    """A schema change the stream saw, for the tables it concerns."""
+
+    kind: str  # alter | create | drop | truncate | rename
+    table: str
+    new_name: str | None
+    primary_key_changed: bool
+    position: Position
+    sql: str
+
+
+@dataclass
+class Batch:
+    """Committed changes of one table with one column set, ready to land."""
+
+    table: str
+    columns: list[Column]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    ops: list[str] = field(default_factory=list)
+    seqs: list[str] = field(default_factory=list)
+    committed: list[dt.datetime] = field(default_factory=list)
+
+    def to_arrow(self, server: str, database: str) -> pa.Table:
+        arrays = to_arrow(self.columns, self.rows)
+        n = len(self.rows)
+        names = [c.name for c in self.columns]
+        arrays += [
+            pa.array(self.ops, pa.string()),
+            pa.array(self.seqs, pa.string()),
+            pa.array(self.committed, TS_UTC),
+            pa.array([server] * n, pa.string()),
+            pa.array([database] * n, pa.string()),
+            pa.nulls(n, pa.int64()),
+        ]
+        names += [
+            "_cdc_op",
+            "_cdc_seq",
+            "_cdc_committed_at",
+            "_cdc_server",
+            "_cdc_database",
+            "_cdc_snapshot_id",
+        ]
+        return pa.Table.from_arrays(arrays, names=names)
+
+
+def binlog_column(col: Any) -> Column:
+    """Arrow type of a binlog column from its TABLE_MAP metadata (the schema at event time)."""
+    t = col.type
+    unsigned = bool(getattr(col, "unsigned", False))
+    if t in (FIELD_TYPE.TINY, FIELD_TYPE.SHORT, FIELD_TYPE.INT24, FIELD_TYPE.LONG, FIELD_TYPE.YEAR):
+        return Column(col.name, "int", "", None, None, pa.int64())
+    if t == FIELD_TYPE.LONGLONG:
+        return Column(
+            col.name, "bigint", "", None, None, pa.decimal128(20, 0) if unsigned else pa.int64()
+        )
+    if t == FIELD_TYPE.NEWDECIMAL:
+        return Column(
+            col.name,
+            "decimal",
+            "",
+            col.precision,
+            col.decimals,
+            pa.decimal128(max(col.precision, 1), col.decimals),
+        )
+    if t in (FIELD_TYPE.FLOAT, FIELD_TYPE.DOUBLE):
+        return Column(col.name, "double", "", None, None, pa.float64())
+    if t == FIELD_TYPE.BIT:
+        return Column(col.name, "bit", "", None, None, pa.int64(), _bits)
+    if t in (FIELD_TYPE.DATE, FIELD_TYPE.NEWDATE):
+        return Column(col.name, "date", "", None, None, pa.date32())
+    if t in (FIELD_TYPE.DATETIME, FIELD_TYPE.DATETIME2):
+        return Column(col.name, "datetime", "", None, None, TS_NAIVE)
+    if t in (FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2):
+        return Column(col.name, "timestamp", "", None, None, TS_UTC)
+    if t in (FIELD_TYPE.TIME, FIELD_TYPE.TIME2):
+        return Column(col.name, "time", "", None, None, pa.string(), _time_text)
+    if t in (
+        FIELD_TYPE.BLOB,
+        FIELD_TYPE.TINY_BLOB,
+        FIELD_TYPE.MEDIUM_BLOB,
+        FIELD_TYPE.LONG_BLOB,
+        FIELD_TYPE.GEOMETRY,
+    ):
+        if getattr(col, "character_set_name", None) or getattr(col, "collation_name", None):
+            return Column(col.name, "text", "", None, None, pa.string(), _text)
+        return Column(col.name, "blob", "", None, None, pa.binary())
+    if t in (FIELD_TYPE.STRING, FIELD_TYPE.VAR_STRING, FIELD_TYPE.VARCHAR):
+        if (
+            getattr(col, "charset_id", None) == 63
+            or getattr(col, "character_set_name", None) == "binary"
+        ):
+            return Column(col.name, "binary", "", None, None, pa.binary())
+        return Column(col.name, "varchar", "", None, None, pa.string(), _text)
+    if t == FIELD_TYPE.ENUM:
+        values = list(getattr(col, "enum_values", None) or [])
+        return Column(col.name, "enum", "", None, None, pa.string(), _enum(values))
+    if t == FIELD_TYPE.SET:
+        values = list(getattr(col, "set_values", None) or [])
+        return Column(col.name, "set", "", None, None, pa.string(), _set(values))
+    return Column(col.name, "text", "", None, None, pa.string(), _text)
+
+
+def _enum(values: list[str]) -> Callable[[Any], Any]:
+    def convert(v: Any) -> Any:
+        if isinstance(v, int) and values:
+            return values[v - 1] if 0 < v <= len(values) else ""
+        return _text(v)
+
+    return convert
+
+
+def _set(values: list[str]) -> Callable[[Any], Any]:
+    def convert(v: Any) -> Any:
+        if isinstance(v, set | frozenset):
+            return ",".join(x for x in values if x in v) if values else ",".join(sorted(v))
+        return _text(v)
+
+    return convert
+
+
+@dataclass
+class StreamStats:
+    events: int = 0
+    rows: int = 0
+    transactions: int = 0
+    reconnects: int = 0
+    last_event_at: float | None = None
+
+
+class BinlogReader:
+    """Reads committed transactions from ``start`` and yields them table by table.
+
+    Rows of a transaction are buffered until its commit (an XID event, or a COMMIT query for
+    non-transactional tables), so a checkpoint always sits on a commit boundary: resuming
+    from inside a transaction would silently deliver nothing for it. A lost connection is
+    retried with backoff from the last commit.
+    """
+
+    def __init__(
+        self,
+        conn: MySqlConn,
+        server_id: int,
+        start: Position,
+        wanted: Callable[[str], bool],
+        blocking: bool = False,
+        retries: int = 8,
+        backoff: float = 0.5,
+    ) -> None:
+        self.conn = conn
+        self.server_id = server_id
+        self.position = start  # last commit boundary handed out
+        self.wanted = wanted
+        self.blocking = blocking
+        self.retries = retries
+        self.backoff = backoff
+        self.stats = StreamStats()
+        self._stream: BinLogStreamReader | None = None
+
+    def _open(self) -> BinLogStreamReader:
+        return BinLogStreamReader(
+            connection_settings=self.conn.replication_settings(),
+            server_id=self.server_id,
+            resume_stream=True,
+            log_file=self.position.file,
+            log_pos=self.position.pos,
+            blocking=self.blocking,
+            only_schemas=[self.conn.database],
+            only_events=[
+                WriteRowsEvent,
+                UpdateRowsEvent,
+                DeleteRowsEvent,
+                XidEvent,
+                QueryEvent,
+                RotateEvent,
+                HeartbeatLogEvent,
+            ],
+            slave_heartbeat=1 if self.blocking else None,
+            is_mariadb=False,  # with True and no GTID, file/position would be ignored
+            enable_logging=False,
+        )
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def transactions(
+        self, stop: Callable[[Position], bool]
+    ) -> Iterator[tuple[Position, list[Batch], DdlChange | None, float]]:
+        """Yield (commit position, batches, ddl, commit timestamp) per committed transaction.
+
+        ``stop(position)`` is asked after each commit; True ends the read there. With
+        ``blocking`` the reader waits for new events (heartbeats keep ``stop`` being asked).
+        """
+        attempt = 0
+        while True:
+            try:
+                yield from self._read(stop)
+                return
+            except RETRYABLE as exc:
+                attempt += 1
+                self.close()
+                if attempt > self.retries:
+                    raise
+                delay = min(30.0, self.backoff * 2 ** (attempt - 1))
+                log.warning(
+                    "binlog connection lost (%s); retry %d/%d in %.1fs from %s",
+                    exc,
+                    attempt,
+                    self.retries,
+                    delay,
+                    self.position,
+                )
+                self.stats.reconnects += 1
+                time.sleep(delay)
+
+    def _read(
+        self, stop: Callable[[Position], bool]
+    ) -> Iterator[tuple[Position, list[Batch], DdlChange | None, float]]:
+        self._stream = stream = self._open()
+        log_file = self.position.file
+        file_index = binlog_index(log_file)
+        pending: dict[tuple[Any, ...], Batch] = {}
+        columns_cache: dict[tuple[Any, ...], tuple[list[Column], list[str]]] = {}
+        try:
+            for event in stream:
+                self.stats.events += 1
+                if isinstance(event, RotateEvent):
+                    if event.next_binlog != log_file:
+                        log_file = event.next_binlog
+                        file_index = binlog_index(log_file)
+                        if not pending:
+                            self.position = Position(log_file, event.position)
+                    continue
+                if isinstance(event, HeartbeatLogEvent):
+                    if not pending and stop(self.position):
+                        return
+                    continue
+                if isinstance(event, XidEvent) or (
+                    isinstance(event, QueryEvent) and _is_commit(event.query)
+                ):
+                    self.position = Position(log_file, event.packet.log_pos)
+                    batches = list(pending.values())
+                    pending = {}
+                    self.stats.transactions += 1
+                    self.stats.last_event_at = event.timestamp
+                    if batches:
+                        yield self.position, batches, None, float(event.timestamp)
+                    if stop(self.position):
+                        return
+                    continue
+                if isinstance(event, QueryEvent):
+                    ddl = _parse_ddl(
+                        event, self.conn.database, Position(log_file, event.packet.log_pos)
+                    )
+                    if ddl is None:
+                        continue  # BEGIN and statements on other schemas
+                    self.position = ddl.position  # DDL commits implicitly
+                    pending = {}
+                    yield self.position, [], ddl, float(event.timestamp)
+                    if stop(self.position):
+                        return
+                    continue
+                # row events
+                if not self.wanted(event.table):
+                    continue
+                shape = (event.table, tuple((c.name, c.type) for c in event.columns))
+                cached = columns_cache.get(shape)
+                if cached is None:
+                    cols = [binlog_column(c) for c in event.columns]
+                    cached = columns_cache[shape] = (cols, [c.name for c in cols])
+                cols, names = cached
+                batch = pending.get(shape)
+                if batch is None:
+                    batch = pending[shape] = Batch(event.table, cols)
+                pos = event.packet.log_pos
+                rows, ops, seqs = batch.rows, batch.ops, batch.seqs
+                when = dt.datetime.fromtimestamp(event.timestamp, UTC)
+                pk = [
+                    names.index(c)
+                    for c in (
+                        event.primary_key
+                        if isinstance(event.primary_key, tuple)
+                        else (event.primary_key,)
+                        if event.primary_key
+                        else ()
+                    )
+                ]
+                for i, row in enumerate(event.rows):
+                    if isinstance(event, UpdateRowsEvent):
+                        before, after = row["before_values"], row["after_values"]
+                        values = tuple(after.values())
+                        old = tuple(before.values())
+                        if pk and any(values[j] != old[j] for j in pk):
+                            # a new primary key: the old key is gone, the new one appears
+                            rows.append(old)
+                            ops.append("delete")
+                            seqs.append(seq(file_index, pos, 2 * i))
+                            batch.committed.append(when)
+                            rows.append(values)
+                            ops.append("insert")
+                            seqs.append(seq(file_index, pos, 2 * i + 1))
+                            batch.committed.append(when)
+                            continue
+                        rows.append(values)
+                        ops.append("update")
+                    else:
+                        rows.append(tuple(row["values"].values()))
+                        ops.append("insert" if isinstance(event, WriteRowsEvent) else "delete")
+                    seqs.append(seq(file_index, pos, 2 * i))
+                    batch.committed.append(when)
+                self.stats.rows += len(event.rows)
+        finally:
+            self.close()
+
+
+def _is_commit(query: str) -> bool:
+    return query.strip().upper() in {"COMMIT", "XA COMMIT"}
+
+
+def _parse_ddl(event: QueryEvent, database: str, position: Position) -> DdlChange | None:
+    query = event.query if isinstance(event.query, str) else event.query.decode("utf-8", "replace")
+    match = DDL_TABLE.match(query)
+    if not match:
+        return None
+    schema, table = _unquote(match.group(2))
+    current = event.schema.decode() if isinstance(event.schema, bytes) else str(event.schema or "")
+    if (schema or current) != database:
+        return None
+    kind = match.group(1).lower()
+    new_name = None
+    if kind == "rename" or (
+        kind == "alter" and re.search(r"\bRENAME\s+(TO|AS)\b", query, re.IGNORECASE)
+    ):
+        target = RENAME_TO.search(query) or re.search(
+            r"\bRENAME\s+AS\s+(\S+)", query, re.IGNORECASE
+        )
+        if target:
+            new_name = _unquote(target.group(1))[1]
+            kind = "rename"
+    return DdlChange(kind, table, new_name, bool(PRIMARY_KEY_CHANGE.search(query)), position, query)
