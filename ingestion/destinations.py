@@ -12,6 +12,13 @@ from dlt.destinations import filesystem, postgres
 
 from ingestion import config
 
+# Stamp every Arrow row with the load package it came in (lineage, and how a retried load job
+# is told apart from a change extracted twice).
+os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+# Arrow batches of one table whose schemas differ (a column added mid-run) are merged
+# losslessly instead of failing the run.
+os.environ.setdefault("DATA_WRITER__ARROW_CONCAT_PROMOTE_OPTIONS", "default")
+
 
 def lake_url() -> str:
     """$LAKESHOP_LAKE_URL (file://, s3://, az://) or the local folder $LAKESHOP_HOME/lake."""

@@ -352,6 +352,26 @@ def _text(value: Any) -> Any:
     return value
 
 
+WIDE_DECIMAL = pa.decimal128(38, 10)
+
+
+def decimal_type(precision: int, scale: int) -> pa.DataType:
+    """DECIMAL lands as DECIMAL(38,10) whenever it fits.
+
+    A landed column keeps the type it was created with, so a source column later widened from
+    DECIMAL(10,2) to DECIMAL(14,4) would be rounded into the old type. One wide type absorbs
+    such changes; silver casts money to its own precision. Wider source types keep their own
+    precision (and a later change of those needs the table re-snapshotted).
+    """
+    if scale <= 10 and precision - scale <= 28:
+        return WIDE_DECIMAL
+    return (
+        pa.decimal128(min(max(precision, 1), 38), min(scale, 38))
+        if precision <= 38
+        else pa.string()
+    )
+
+
 def arrow_type(
     data_type: str, column_type: str, precision: Any, scale: Any
 ) -> tuple[pa.DataType, Callable[[Any], Any] | None]:
@@ -362,8 +382,7 @@ def arrow_type(
         # unsigned BIGINT can exceed int64
         return (pa.decimal128(20, 0), None) if "unsigned" in column_type else (pa.int64(), None)
     if data_type in {"decimal", "numeric"}:
-        p, s = int(precision or 10), int(scale or 0)
-        return pa.decimal128(max(p, 1), s), None
+        return decimal_type(int(precision or 10), int(scale or 0)), None
     if data_type in {"float", "double", "real"}:
         return pa.float64(), None
     if data_type == "bit":

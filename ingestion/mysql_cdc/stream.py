@@ -28,6 +28,7 @@ from ingestion.mysql_cdc.helpers import (
     _text,
     _time_text,
     binlog_index,
+    decimal_type,
     seq,
     to_arrow,
 )
@@ -120,7 +121,7 @@ def binlog_column(col: Any) -> Column:
             "",
             col.precision,
             col.decimals,
-            pa.decimal128(max(col.precision, 1), col.decimals),
+            decimal_type(col.precision, col.decimals),
         )
     if t in (FIELD_TYPE.FLOAT, FIELD_TYPE.DOUBLE):
         return Column(col.name, "double", "", None, None, pa.float64())
@@ -141,14 +142,12 @@ def binlog_column(col: Any) -> Column:
         FIELD_TYPE.LONG_BLOB,
         FIELD_TYPE.GEOMETRY,
     ):
-        if getattr(col, "character_set_name", None) or getattr(col, "collation_name", None):
-            return Column(col.name, "text", "", None, None, pa.string(), _text)
-        return Column(col.name, "blob", "", None, None, pa.binary())
+        charset = getattr(col, "character_set_name", None) or getattr(col, "collation_name", None)
+        if _is_binary(col) or charset is None or t == FIELD_TYPE.GEOMETRY:
+            return Column(col.name, "blob", "", None, None, pa.binary())
+        return Column(col.name, "text", "", None, None, pa.string(), _text)
     if t in (FIELD_TYPE.STRING, FIELD_TYPE.VAR_STRING, FIELD_TYPE.VARCHAR):
-        if (
-            getattr(col, "charset_id", None) == 63
-            or getattr(col, "character_set_name", None) == "binary"
-        ):
+        if _is_binary(col):
             return Column(col.name, "binary", "", None, None, pa.binary())
         return Column(col.name, "varchar", "", None, None, pa.string(), _text)
     if t == FIELD_TYPE.ENUM:
@@ -158,6 +157,15 @@ def binlog_column(col: Any) -> Column:
         values = list(getattr(col, "set_values", None) or [])
         return Column(col.name, "set", "", None, None, pa.string(), _set(values))
     return Column(col.name, "text", "", None, None, pa.string(), _text)
+
+
+def _is_binary(col: Any) -> bool:
+    """BLOB/BINARY (charset 63, 'binary') as opposed to TEXT/CHAR, from FULL row metadata."""
+    return (
+        getattr(col, "charset_id", None) == 63
+        or getattr(col, "character_set_name", None) == "binary"
+        or getattr(col, "collation_name", None) == "binary"
+    )
 
 
 def _enum(values: list[str]) -> Callable[[Any], Any]:
