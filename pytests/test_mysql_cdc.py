@@ -7,15 +7,19 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from ingestion import config
+from ingestion.mysql_cdc.helpers import ServerSettingError
 from ingestion.mysql_cdc.runner import sync
-from ingestion.services import MariaDB
+from ingestion.services import MariaDB, free_port
 from ingestion.shop.generator import ShopConfig, generate
 from ingestion.shop.seed import seed
 from ingestion.shop.simulate import SimConfig, simulate
@@ -341,3 +345,162 @@ def test_include_and_exclude_patterns(mariadb: MariaDB, workdir: Path) -> None:
         quiet=True,
     )
     assert set(result.rows) == {"orders", "payments"}
+
+
+# -- faults ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("variable", "bad", "fix"),
+    [
+        ("binlog_format", "STATEMENT", "SET GLOBAL binlog_format = 'ROW';"),
+        ("binlog_row_image", "MINIMAL", "SET GLOBAL binlog_row_image = 'FULL';"),
+        ("binlog_row_metadata", "MINIMAL", "SET GLOBAL binlog_row_metadata = 'FULL';"),
+    ],
+)
+def test_wrong_server_setting_stops_before_reading(
+    mariadb: MariaDB, workdir: Path, variable: str, bad: str, fix: str
+) -> None:
+    load_classicmodels(mariadb, "cdc_settings")
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"SET GLOBAL {variable} = %s", (bad,))
+    try:
+        with pytest.raises(ServerSettingError) as err:
+            sync(cdc_url(mariadb, "cdc_settings"), "warehouse", quiet=True)
+    finally:
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(
+                f"SET GLOBAL {variable} = %s", ("ROW" if variable == "binlog_format" else "FULL",)
+            )
+    assert f"{variable} is {bad}" in str(err.value) and fix in str(err.value)
+    assert not (workdir / "warehouse.duckdb").exists() or "customers" not in _landed_tables(workdir)
+
+
+def _landed_tables(workdir: Path) -> set[str]:
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        return {
+            r[0]
+            for r in duck.execute("select table_name from information_schema.tables").fetchall()
+        }
+
+
+def test_missing_grants_are_named_with_the_grant_to_run(mariadb: MariaDB, workdir: Path) -> None:
+    load_classicmodels(mariadb, "cdc_grants")
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute("DROP USER IF EXISTS 'reader'@'127.0.0.1'")
+        cur.execute("CREATE USER 'reader'@'127.0.0.1' IDENTIFIED BY 'pw'")
+        cur.execute("GRANT SELECT ON cdc_grants.* TO 'reader'@'127.0.0.1'")
+    url = f"mysql://reader:pw@127.0.0.1:{mariadb.port}/cdc_grants"
+    with pytest.raises(ServerSettingError) as err:
+        sync(url, "warehouse", quiet=True)
+    text = str(err.value)
+    assert "GRANT REPLICATION SLAVE ON *.* TO 'reader'@'127.0.0.1';" in text
+    assert "GRANT BINLOG MONITOR ON *.* TO 'reader'@'127.0.0.1';" in text
+
+
+def test_binlog_off_is_explained() -> None:
+    home = make_home("lakeshop-nobinlog-")
+    server = MariaDB(home / "mariadb", free_port(), binlog=False)
+    server.start()
+    try:
+        with pytest.raises(ServerSettingError, match=r"log_bin=OFF.*--log-bin"):
+            sync(
+                f"mysql://root@127.0.0.1:{server.port}/shop",
+                "warehouse",
+                quiet=True,
+                pipeline=_unused_pipeline(home),
+            )
+    finally:
+        server.stop()
+
+
+def _unused_pipeline(home: Path) -> Any:
+    import dlt
+
+    return dlt.pipeline(
+        pipeline_name="unused", destination="duckdb", pipelines_dir=str(home / "dlt")
+    )
+
+
+def test_purged_binlog_position_triggers_a_resnapshot(mariadb: MariaDB, workdir: Path) -> None:
+    load_classicmodels(mariadb, "cdc_purge")
+    url = cdc_url(mariadb, "cdc_purge")
+    sync(url, "warehouse", quiet=True)
+    _exec(
+        mariadb,
+        "cdc_purge",
+        "UPDATE customers SET phone = 'before purge' WHERE customerNumber = 103",
+    )
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW MASTER STATUS")
+        old = cur.fetchone()[0]
+        cur.execute("FLUSH BINARY LOGS")
+        cur.execute(
+            "UPDATE cdc_purge.customers SET phone = 'after purge' WHERE customerNumber = 112"
+        )
+        # MariaDB keeps a binlog until its checkpoint has moved on; retry until it is gone
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            cur.execute("SHOW MASTER STATUS")
+            cur.execute(f"PURGE BINARY LOGS TO '{cur.fetchone()[0]}'")
+            cur.execute("SHOW BINARY LOGS")
+            if old not in {r[0] for r in cur.fetchall()}:
+                break
+            cur.execute("FLUSH BINARY LOGS")
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"MariaDB would not purge {old}")
+    result = sync(url, "warehouse", quiet=True)
+    assert any(
+        "was purged from the server" in m and "re-snapshotting" in m for m in result.messages
+    ), result.messages
+    assert result.snapshot_rows > 3_000
+    assert_equivalent(mariadb, "cdc_purge", workdir / "warehouse.duckdb")
+
+
+def _during_stream(mariadb: MariaDB, action: str) -> threading.Thread:
+    """Once the CDC user's binlog dump thread shows up, kill it or restart the server."""
+
+    def run() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with mariadb.connect() as conn, conn.cursor() as cur:
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist WHERE command LIKE 'Binlog Dump%%' AND user = %s",
+                    (config.CDC_USER,),
+                )
+                row = cur.fetchone()
+                if row:
+                    if action == "kill":
+                        cur.execute(f"KILL {row[0]}")
+                        return
+            if row:
+                mariadb.stop()
+                time.sleep(1.0)
+                mariadb.start()
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("action", ["kill", "restart"])
+def test_lost_connection_and_server_restart_resume_from_last_commit(
+    mariadb: MariaDB, workdir: Path, action: str
+) -> None:
+    from ingestion.config import MySQLTarget
+
+    database = f"cdc_{action}"
+    seed_shop(mariadb, database, orders=1_000)
+    url = cdc_url(mariadb, database)
+    sync(url, "warehouse", quiet=True)
+    target = MySQLTarget("127.0.0.1", mariadb.port, "root", "", database, str(mariadb.socket))
+    simulate(
+        target, SimConfig(rate=10_000, duration=120, seed=4, max_transactions=6_000), quiet=True
+    )
+    thread = _during_stream(mariadb, action)
+    result = sync(url, "warehouse", quiet=True, backoff=0.3)
+    thread.join(timeout=60)
+    assert result.reconnects + sum("retry" in m for m in result.messages) >= 1, result
+    assert_equivalent(mariadb, database, workdir / "warehouse.duckdb")
+    assert set(duplicate_origins(workdir / "warehouse.duckdb").values()) <= {0, 1}

@@ -9,10 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
+import pymysql
+from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingestion import destinations
 from ingestion.mysql_cdc import Report, mysql_cdc
-from ingestion.mysql_cdc.helpers import MySqlConn, Position, master_position
+from ingestion.mysql_cdc.helpers import (
+    CdcError,
+    MySqlConn,
+    Position,
+    check_server,
+    discover_tables,
+    master_position,
+)
 from ingestion.mysql_cdc.settings import (
     BATCH_ROWS,
     CHUNK_ROWS,
@@ -54,6 +63,20 @@ def cdc_pipeline(target: str) -> dlt.Pipeline:
     if target == "warehouse":
         return destinations.pipeline("lakeshop_mysql_warehouse", destinations.warehouse(), DATASET)
     raise SystemExit(f"unknown target {target!r}: use lake or warehouse")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """A lost or refused MySQL connection (server restart, network) rather than a bug."""
+    cause = _root_cause(exc)
+    if isinstance(cause, pymysql.err.OperationalError):
+        return bool(cause.args) and cause.args[0] in (2003, 2006, 2013, 2055, 1053, 1927)
+    return isinstance(cause, ConnectionError | EOFError | pymysql.err.InterfaceError)
 
 
 class Ticker:
@@ -122,15 +145,20 @@ def sync(
     quiet: bool = False,
     pipeline: dlt.Pipeline | None = None,
     max_runs: int | None = None,
+    retries: int = 6,
+    backoff: float = 1.0,
 ) -> SyncResult:
     """Run bounded CDC runs into one target until caught up with the server (or forever with follow)."""
     conn = MySqlConn.from_url(url)
     with conn.connect() as db, db.cursor() as cur:
+        # stop before reading anything, with the fix, when the server cannot serve CDC
+        check_server(db, list(discover_tables(cur, conn.database, include, exclude)))
         until = master_position(cur)
     pipe = pipeline or cdc_pipeline(target)
     result = SyncResult(target)
     started = time.monotonic()
     ticker = Ticker(f"mysql -> {target}", result, quiet)
+    failures = 0
     with ticker:
         while max_runs is None or result.runs < max_runs:
             report = Report()
@@ -148,7 +176,22 @@ def sync(
                 current_state=current_state,
                 report=report,
             )
-            info: Any = pipe.run(source)
+            try:
+                info: Any = pipe.run(source)
+            except PipelineStepFailed as exc:
+                cause = _root_cause(exc)
+                if isinstance(cause, CdcError):
+                    raise cause from None  # a problem the user fixes: show it plainly
+                if not _is_connection_error(exc) or failures >= retries:
+                    raise
+                failures += 1
+                delay = min(30.0, backoff * 2 ** (failures - 1))
+                result.messages.append(
+                    f"run failed ({_root_cause(exc)}); retry {failures}/{retries} in {delay:.1f}s"
+                )
+                time.sleep(delay)
+                continue
+            failures = 0
             result.runs += 1
             result.load_ids += list(getattr(info, "loads_ids", []) or [])
             result.absorb(report)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 import pymysql
+import pymysqlreplication.binlogstream as _binlogstream
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.constants import FIELD_TYPE
 from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
@@ -34,6 +35,12 @@ from ingestion.mysql_cdc.helpers import (
 )
 
 log = logging.getLogger("lakeshop.mysql_cdc")
+
+# pymysqlreplication reconnects by itself on errors 2006/2013 and resumes at its last *event*,
+# which can sit inside a transaction: the rest of that transaction then arrives without its
+# TABLE_MAP event and is dropped without a word. Let those errors reach BinlogReader, which
+# resumes at the last commit instead.
+_binlogstream.MYSQL_EXPECTED_ERROR_CODES = []
 
 DDL_TABLE = re.compile(
     r"^\s*(?:/\*.*?\*/\s*)*(ALTER|CREATE|DROP|TRUNCATE|RENAME)\s+(?:ONLINE\s+|IGNORE\s+|TEMPORARY\s+)?"

@@ -22,6 +22,10 @@ BINLOG_SETTINGS = {
 class MariaDB(Service):
     name = "mariadb"
 
+    def __init__(self, state_dir: Path, port: int, binlog: bool = True) -> None:
+        super().__init__(state_dir, port)
+        self.binlog = binlog  # False only to test what CDC says about a server without one
+
     @property
     def socket(self) -> Path:
         return self.dir / "mysqld.sock"
@@ -58,12 +62,18 @@ class MariaDB(Service):
             "--bind-address=127.0.0.1",
             f"--pid-file={self.pid_file}",
             f"--log-error={self.log_file}",
-            f"--log-bin={self.datadir / 'binlog'}",
-            "--binlog-format=ROW",
-            "--binlog-row-image=FULL",
-            "--binlog-row-metadata=FULL",
+            *(
+                [
+                    f"--log-bin={self.datadir / 'binlog'}",
+                    "--binlog-format=ROW",
+                    "--binlog-row-image=FULL",
+                    "--binlog-row-metadata=FULL",
+                    "--max-binlog-size=64M",
+                ]
+                if self.binlog
+                else ["--skip-log-bin"]
+            ),
             "--server-id=1",
-            "--max-binlog-size=64M",
             "--default-time-zone=+00:00",
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_unicode_ci",
