@@ -468,10 +468,9 @@ def _during_stream(mariadb: MariaDB, action: str) -> threading.Thread:
                     (config.CDC_USER,),
                 )
                 row = cur.fetchone()
-                if row:
-                    if action == "kill":
-                        cur.execute(f"KILL {row[0]}")
-                        return
+                if row and action == "kill":
+                    cur.execute(f"KILL {row[0]}")
+                    return
             if row:
                 mariadb.stop()
                 time.sleep(1.0)
