@@ -118,8 +118,34 @@ def source_columns(mariadb: MariaDB, database: str, table: str) -> list[str]:
         return [str(r[0]) for r in cur.fetchall()]
 
 
+class PgAsDuck:
+    """Lets landed_state() query PostgreSQL (psycopg2) with DuckDB's `?` placeholders."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.rows: list[tuple[Any, ...]] = []
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> PgAsDuck:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), params or [])
+            self.rows = list(cur.fetchall()) if cur.description else []
+        return self
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def __enter__(self) -> PgAsDuck:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 def landed_state(
-    duck: duckdb.DuckDBPyConnection, dataset: str, table: str, pk: list[str], columns: list[str]
+    duck: Any, dataset: str, table: str, pk: list[str], columns: list[str]
 ) -> list[tuple[Any, ...]]:
     """The current state the change log implies: newest change per key since the latest snapshot."""
     t = NAMING.normalize_identifier(table)
@@ -135,7 +161,7 @@ def landed_state(
         select {cols} from (
             select *, row_number() over (partition by {keys} order by _cdc_seq desc) as rn
             from {dataset}.{t} where _cdc_seq >= ?
-        ) where rn = 1 and _cdc_op <> 'delete'
+        ) as latest where rn = 1 and _cdc_op <> 'delete'
         """,
         [start[0]],
     ).fetchall()
@@ -149,14 +175,15 @@ def checksum(rows: list[tuple[Any, ...]]) -> str:
 def assert_equivalent(
     mariadb: MariaDB,
     database: str,
-    duck_path: Path,
+    duck_path: Path | None,
     dataset: str = "raw_mysql",
     tables: list[str] | None = None,
+    connection: Any = None,
 ) -> dict[str, int]:
     """Every table's current state from the change log equals the source, column by column."""
     keys = primary_keys(mariadb, database)
     counts = {}
-    with duckdb.connect(str(duck_path), read_only=True) as duck:
+    with connection or duckdb.connect(str(duck_path), read_only=True) as duck:
         for table in tables or sorted(keys):
             cols = source_columns(mariadb, database, table)
             expected = source_state(mariadb, database, table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import signal
@@ -19,11 +20,14 @@ import pytest
 from ingestion import config
 from ingestion.mysql_cdc.helpers import ServerSettingError
 from ingestion.mysql_cdc.runner import sync
-from ingestion.services import MariaDB, free_port
+from ingestion.services import S3, MariaDB, Postgres, free_port
 from ingestion.shop.generator import ShopConfig, generate
 from ingestion.shop.seed import seed
 from ingestion.shop.simulate import SimConfig, simulate
 from pytests.cdc_support import (
+    NAMING,
+    PgAsDuck,
+    _norm,
     assert_equivalent,
     cdc_url,
     duplicate_origins,
@@ -503,3 +507,104 @@ def test_lost_connection_and_server_restart_resume_from_last_commit(
     assert result.reconnects + sum("retry" in m for m in result.messages) >= 1, result
     assert_equivalent(mariadb, database, workdir / "warehouse.duckdb")
     assert set(duplicate_origins(workdir / "warehouse.duckdb").values()) <= {0, 1}
+
+
+# -- landing ------------------------------------------------------------------------------------
+def _lake_as_duckdb(files_by_table: dict[str, list[str]]) -> duckdb.DuckDBPyConnection:
+    duck = duckdb.connect()
+    duck.execute("create schema raw_mysql")
+    for table, files in files_by_table.items():
+        listed = ", ".join(f"'{f}'" for f in files)
+        duck.execute(
+            f"create view raw_mysql.{table} as select * from read_parquet([{listed}], union_by_name = true)"
+        )
+    return duck
+
+
+def test_lake_parquet_with_date_partitions_equals_the_source(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    load_classicmodels(mariadb, "cdc_lake")
+    url = cdc_url(mariadb, "cdc_lake")
+    sync(url, "lake", quiet=True)
+    _exec(
+        mariadb,
+        "cdc_lake",
+        "UPDATE customers SET city = 'Lyon' WHERE customerNumber = 103",
+        "DELETE FROM payments WHERE customerNumber = 112",
+    )
+    second = sync(url, "lake", quiet=True)
+    assert second.change_rows == 4
+    root_dir = workdir / "lake" / "raw_mysql"
+    files: dict[str, list[str]] = {}
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    for path in root_dir.rglob("*.parquet"):
+        table = path.relative_to(root_dir).parts[0]
+        assert path.parent.name == f"dt={today}", path  # one date partition per load day
+        files.setdefault(table, []).append(str(path))
+    assert {"customers", "payments", "orderdetails", "_cdc_snapshots"} <= set(files)
+    assert len(files["customers"]) == 2  # immutable: a second load adds a file, never rewrites
+    assert_equivalent(mariadb, "cdc_lake", None, connection=_lake_as_duckdb(files))
+
+
+def test_lake_on_an_s3_endpoint(mariadb: MariaDB, s3: S3, workdir: Path) -> None:
+    load_classicmodels(mariadb, "cdc_s3")
+    with env(
+        LAKESHOP_LAKE_URL=f"s3://{config.LAKE_BUCKET}/tests", LAKESHOP_S3_ENDPOINT=s3.endpoint
+    ):
+        result = sync(cdc_url(mariadb, "cdc_s3"), "lake", quiet=True)
+    client = s3.client()
+    keys = [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=config.LAKE_BUCKET, Prefix="tests/raw_mysql/")
+            for o in page.get("Contents", [])]  # fmt: skip
+    parquet = [k for k in keys if k.endswith(".parquet")]
+    assert any(k.startswith("tests/raw_mysql/orderdetails/dt=") for k in parquet)
+    local: dict[str, list[str]] = {}
+    for key in parquet:
+        target = workdir / "s3copy" / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(config.LAKE_BUCKET, key, str(target))
+        local.setdefault(key.split("/")[2], []).append(str(target))
+    client.close()
+    counts = assert_equivalent(mariadb, "cdc_s3", None, connection=_lake_as_duckdb(local))
+    assert sum(counts.values()) == result.snapshot_rows
+
+
+def test_postgres_warehouse(mariadb: MariaDB, postgres: Postgres, workdir: Path) -> None:
+    import psycopg2
+
+    load_classicmodels(mariadb, "cdc_pg")
+    url = cdc_url(mariadb, "cdc_pg")
+    with env(LAKESHOP_WAREHOUSE="postgres", LAKESHOP_PG_URL=postgres.address()):
+        sync(url, "warehouse", quiet=True)
+        _exec(mariadb, "cdc_pg", "UPDATE orders SET status = 'Disputed' WHERE orderNumber = 10100",
+              "UPDATE orderdetails SET productCode = 'S10_1678' WHERE orderNumber = 10100 AND productCode = 'S18_1749'")  # fmt: skip
+        result = sync(url, "warehouse", quiet=True)
+    assert result.change_rows == 3  # one update, and a key update as delete + insert
+    conn = psycopg2.connect(postgres.address())
+    try:
+        assert_equivalent(mariadb, "cdc_pg", None, connection=PgAsDuck(conn))
+    finally:
+        conn.close()
+
+
+def test_optional_current_state_tables_by_merge(mariadb: MariaDB, workdir: Path) -> None:
+    load_classicmodels(mariadb, "cdc_current")
+    url = cdc_url(mariadb, "cdc_current")
+    sync(url, "warehouse", current_state=True, quiet=True)
+    _exec(mariadb, "cdc_current", "DELETE FROM payments WHERE customerNumber = 103",
+          "UPDATE customers SET creditLimit = 1 WHERE customerNumber = 112", "UPDATE customers SET creditLimit = 2 WHERE customerNumber = 112")  # fmt: skip
+    sync(url, "warehouse", current_state=True, quiet=True)
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        for table in ("payments", "customers", "orderdetails"):
+            cols = source_columns(mariadb, "cdc_current", table)
+            names = ", ".join(NAMING.normalize_identifier(c) for c in cols)
+            got = sorted(
+                (
+                    tuple(_norm(v) for v in r)
+                    for r in duck.execute(
+                        f"select {names} from raw_mysql.{table}__current"
+                    ).fetchall()
+                ),
+                key=repr,
+            )
+            assert got == source_state(mariadb, "cdc_current", table), table

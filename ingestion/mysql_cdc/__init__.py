@@ -404,6 +404,7 @@ class Run:
                             "_cdc_seq": {"dedup_sort": "desc"},
                         },
                     ),
+                    create_table_variant=True,  # hints for this table only, not the resource
                 )
         self.buffers.clear()
         self.buffered = 0
