@@ -244,6 +244,7 @@ class Run:
         session = SnapshotSession(self.conn)
         try:
             point = session.position
+            file_index = point.index
             if self.position is None:
                 self.position = point  # the stream continues from the first snapshot's point
             for name, table_state in sorted(self.tables.items()):
@@ -267,7 +268,7 @@ class Run:
                     batch = _with_cdc_columns(
                         batch,
                         op="snapshot",
-                        seqs=[seq(point.index, point.pos, base + i) for i in range(n)],
+                        seqs=[seq(file_index, point.pos, base + i) for i in range(n)],
                         committed=dt.datetime.now(dt.UTC),
                         server=self.server,
                         database=self.conn.database,

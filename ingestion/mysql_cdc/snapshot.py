@@ -34,7 +34,7 @@ class SnapshotSession:
         # no decoders (values arrive as text and Arrow casts them in C); encoders stay so
         # query parameters are still escaped
         self.db = conn.connect(
-            conv=dict(pymysql.converters.encoders), cursorclass=pymysql.cursors.SSCursor
+            conv=dict(pymysql.converters.encoders)
         )
         self.db.autocommit(False)
         with self.db.cursor(pymysql.cursors.Cursor) as cur:
@@ -69,31 +69,41 @@ class SnapshotSession:
     def read(
         self, table: TableInfo, after: list[Any] | None, limit: int, chunk: int
     ) -> Iterator[tuple[pa.Table, list[Any] | None, int]]:
-        """Rows with primary key > ``after``, in key order, ``chunk`` rows at a time.
+        """Rows with primary key > ``after``, in key order, ``chunk`` rows at a time, ``limit`` in all.
 
-        Yields (batch, last primary key in the batch, values that could not be represented).
-        A table without a primary key is read whole in one pass (it cannot be resumed inside).
+        Each chunk is one keyset query (``WHERE (pk) > (last) ORDER BY pk LIMIT chunk``) inside
+        the snapshot's transaction, read buffered: pymysql parses a buffered result much faster
+        than row-by-row streaming, and a chunk bounds the memory. Yields (batch, last primary
+        key in the batch, values that could not be represented). A table without a primary
+        key is read whole in one query (it cannot be resumed inside).
         """
-        cols = ", ".join(quote(c) for c in table.column_names)
-        sql = f"SELECT {cols} FROM {quote(table.name)}"
-        params: list[Any] = []
+        names = table.column_names
+        cols = ", ".join(quote(c) for c in names)
         pk = table.primary_key
-        if pk:
-            if after is not None:
-                keys = ", ".join(quote(c) for c in pk)
-                sql += f" WHERE ({keys}) > ({', '.join(['%s'] * len(pk))})"
-                params = list(after)
-            sql += " ORDER BY " + ", ".join(quote(c) for c in pk) + f" LIMIT {int(limit)}"
-        pk_index = [table.column_names.index(c) for c in pk]
-        with self.db.cursor() as cur:
-            cur.execute(sql, params)
-            while True:
-                rows = cur.fetchmany(chunk)
+        pk_index = [names.index(c) for c in pk]
+        order = ", ".join(quote(c) for c in pk)
+        keys = f"({order}) > ({', '.join(['%s'] * len(pk))})"
+        left = limit
+        with self.db.cursor(pymysql.cursors.Cursor) as cur:
+            while left > 0:
+                size = min(chunk, left) if pk else 0
+                sql = f"SELECT {cols} FROM {quote(table.name)}"
+                params: list[Any] = []
+                if pk:
+                    if after is not None:
+                        sql += f" WHERE {keys}"
+                        params = list(after)
+                    sql += f" ORDER BY {order} LIMIT {int(size)}"
+                cur.execute(sql, params)
+                rows = cur.fetchall()
                 if not rows:
                     return
                 arrays, invalid = text_to_arrow(table.columns, rows)
-                last = [rows[-1][i] for i in pk_index] if pk else None
-                yield pa.Table.from_arrays(arrays, names=table.column_names), last, invalid
+                after = [rows[-1][i] for i in pk_index] if pk else None
+                yield pa.Table.from_arrays(arrays, names=names), after, invalid
+                left -= len(rows)
+                if not pk or len(rows) < size:
+                    return
 
     def close(self) -> None:
         try:

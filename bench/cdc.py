@@ -1,0 +1,201 @@
+"""Benchmark the MySQL CDC source against its references, side by side in one run.
+
+1. Snapshot of a 1M-row table into DuckDB: lakeshop's CDC snapshot vs dlt's own
+   `sql_database` source (`sql_table`, backend="pyarrow"), end to end (extract, normalize, load).
+2. Streaming 1M inserted rows from the binary log: lakeshop's reader alone and end to end into
+   DuckDB, vs a bare `pymysqlreplication` loop over the same binlog (the floor).
+3. Peak memory (max RSS) of `lakeshop ingest mysql` snapshotting 1M vs 5M rows.
+
+Usage: python bench/cdc.py [--rows 1000000] [--big-rows 5000000] [--runs 3]
+Everything runs against a private MariaDB started for the benchmark; medians are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dlt
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.row_event import WriteRowsEvent
+
+from ingestion.mysql_cdc import mysql_cdc
+from ingestion.mysql_cdc.helpers import MySqlConn, master_position
+from ingestion.mysql_cdc.stream import BinlogReader
+from ingestion.services import MariaDB, free_port
+
+TABLE_DDL = """CREATE TABLE {name} (
+    id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+    customer_id INT NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    amount DECIMAL(12,2) NOT NULL,
+    note VARCHAR(64) NULL,
+    created_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB"""
+
+
+def fill(db: MariaDB, name: str, rows: int, step: int = 50_000) -> None:
+    """Insert ``rows`` rows in transactions of ``step`` rows (MariaDB's sequence engine)."""
+    with db.connect("bench") as conn, conn.cursor() as cur:
+        for start in range(0, rows, step):
+            n = min(step, rows - start)
+            cur.execute(
+                f"INSERT INTO {name} SELECT seq, seq % 9973, ELT(1 + seq % 4, 'paid','shipped','delivered','pending'), "
+                f"(seq % 100000) / 100, IF(seq % 7 = 0, NULL, CONCAT('note ', seq)), "
+                f"'2026-01-01' + INTERVAL (seq % 31536000) SECOND FROM seq_{start + 1}_to_{start + n}"
+            )
+
+
+def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def median(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}s (runs: {', '.join(f'{v:.2f}' for v in values)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=5_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="lakeshop-bench-cdc-", dir="/tmp"))
+    home.chmod(0o755)
+    db = MariaDB(home / "mariadb", free_port())
+    db.start()
+    root_url = f"mysql://root@127.0.0.1:{db.port}/bench"
+    try:
+        with db.connect() as conn, conn.cursor() as cur:
+            cur.execute("CREATE DATABASE bench")
+            cur.execute("USE bench")
+            cur.execute(TABLE_DDL.format(name="snap"))
+            cur.execute(TABLE_DDL.format(name="stream"))
+        fill(db, "snap", args.rows)
+        n = args.rows
+
+        # 1. snapshot: lakeshop vs dlt sql_database (pyarrow backend), same table, same destination
+        ours, theirs = [], []
+        for run in range(args.runs):
+            pipe = dlt.pipeline(f"ours{run}", destination=dlt.destinations.duckdb(str(home / f"ours{run}.duckdb")),
+                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
+            ours.append(
+                timed(
+                    lambda p=pipe: p.run(
+                        mysql_cdc(credentials=root_url, include=["snap"], max_rows=10**9)
+                    )
+                )
+            )
+            from dlt.sources.sql_database import sql_table
+
+            ref = dlt.pipeline(f"ref{run}", destination=dlt.destinations.duckdb(str(home / f"ref{run}.duckdb")),
+                               dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
+            table = sql_table(credentials=f"mysql+pymysql://root@127.0.0.1:{db.port}/bench", table="snap",
+                              backend="pyarrow", chunk_size=50_000)  # fmt: skip
+            theirs.append(timed(lambda p=ref, t=table: p.run(t)))
+        print(f"\nsnapshot of {n:,} rows into DuckDB (extract + normalize + load)")
+        print(
+            f"  lakeshop CDC snapshot     : {median(ours)} -> {n / statistics.median(ours):,.0f} rows/s"
+        )
+        print(
+            f"  dlt sql_table (pyarrow)   : {median(theirs)} -> {n / statistics.median(theirs):,.0f} rows/s"
+        )
+        print(
+            f"  ratio                     : {statistics.median(theirs) / statistics.median(ours):.2f}x faster"
+        )
+
+        # 2. streaming: 1M inserted rows in the binlog. Each end-to-end pipeline first snapshots
+        #    the still-empty table, so its checkpoint sits before the inserts; only the
+        #    streaming run that follows is timed.
+        stream_pipes = []
+        for run in range(args.runs):
+            pipe = dlt.pipeline(f"stream{run}", destination=dlt.destinations.duckdb(str(home / f"stream{run}.duckdb")),
+                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
+            pipe.run(mysql_cdc(credentials=root_url, include=["stream"]))
+            stream_pipes.append(pipe)
+        with db.connect("bench") as conn, conn.cursor() as cur:
+            start = master_position(cur)
+        fill(db, "stream", n, step=10_000)
+        conn_info = MySqlConn("127.0.0.1", db.port, "root", "", "bench")
+
+        def bare() -> None:
+            stream = BinLogStreamReader(
+                connection_settings={"host": "127.0.0.1", "port": db.port, "user": "root", "password": ""},
+                server_id=77, resume_stream=True, log_file=start.file, log_pos=start.pos,
+                only_events=[WriteRowsEvent], only_schemas=["bench"], blocking=False,
+            )  # fmt: skip
+            count = 0
+            for event in stream:
+                for row in event.rows:
+                    count += len(row["values"])  # touch the values like a consumer would
+            stream.close()
+
+        def reader_only() -> None:
+            reader = BinlogReader(conn_info, 78, start, lambda t: t == "stream")
+            for _, batches, _, _ in reader.transactions(lambda pos: False):
+                for b in batches:
+                    b.to_arrow("bench", "bench")
+
+        bare_t, reader_t, e2e_t = [], [], []
+        for run in range(args.runs):
+            bare_t.append(timed(bare))
+            reader_t.append(timed(reader_only))
+            e2e_t.append(
+                timed(
+                    lambda p=stream_pipes[run]: p.run(
+                        mysql_cdc(credentials=root_url, include=["stream"], max_rows=10**9)
+                    )
+                )
+            )
+        print(f"\nstreaming {n:,} inserted rows from the binary log")
+        print(
+            f"  bare pymysqlreplication loop : {median(bare_t)} -> {n / statistics.median(bare_t):,.0f} rows/s (the floor)"
+        )
+        print(f"  lakeshop reader to Arrow     : {median(reader_t)} -> {n / statistics.median(reader_t):,.0f} rows/s "
+              f"({statistics.median(bare_t) / statistics.median(reader_t):.2f}x of the floor)")  # fmt: skip
+        print(f"  lakeshop end to end (DuckDB) : {median(e2e_t)} -> {n / statistics.median(e2e_t):,.0f} rows/s "
+              f"({statistics.median(bare_t) / statistics.median(e2e_t):.2f}x of the floor)")  # fmt: skip
+
+        # 3. peak memory: snapshot 1M vs 5M rows in a fresh process each
+        with db.connect("bench") as conn, conn.cursor() as cur:
+            cur.execute(TABLE_DDL.format(name="big"))
+        fill(db, "big", args.big_rows)
+        for rows, table in ((n, "snap"), (args.big_rows, "big")):
+            rss = _peak_rss(home, root_url, table)
+            print(
+                f"\npeak memory, `lakeshop ingest mysql` snapshot of {rows:,} rows: {rss / 1024:,.0f} MiB"
+            )
+    finally:
+        db.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _peak_rss(home: Path, url: str, table: str) -> int:
+    """Max RSS (KiB) of one `lakeshop ingest mysql` process, measured by a fresh parent."""
+    work = home / f"rss-{table}"
+    work.mkdir()
+    env = {**os.environ, "LAKESHOP_HOME": str(work), "LAKESHOP_CDC_URL": url}
+    lakeshop = str(Path(sys.executable).parent / "lakeshop")
+    probe = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, lakeshop, "ingest", "mysql", "--to", "warehouse", "--include", table],
+                          env=env, check=True, capture_output=True, text=True)  # fmt: skip
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
