@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 
 from ingestion import config
@@ -10,6 +11,7 @@ from ingestion.api.server import RunningApi, ShopApi
 from ingestion.api.world import ApiWorld
 from ingestion.config import MySQLTarget
 from ingestion.dbt_runner import project_dir, run_dbt
+from ingestion.mysql_cdc.runner import sync
 from ingestion.progress import duration, summary
 from ingestion.services import all_services
 from ingestion.shop.generator import ShopConfig, generate
@@ -26,46 +28,66 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
     started = time.monotonic()
     timings: list[tuple[str, str]] = []
     services = all_services()
+    home = config.home()
+    # The demo resets its shop, so it starts its lake, warehouse and pipeline state afresh too.
+    for stale in (home / "dlt", home / "lake"):
+        shutil.rmtree(stale, ignore_errors=True)
+    (home / "warehouse.duckdb").unlink(missing_ok=True)
+    mariadb = services[0]
+    # Always the private MariaDB: the demo resets its shop and must never touch yours.
+    target = MySQLTarget(
+        "127.0.0.1",
+        mariadb.port,
+        "root",
+        "",
+        config.SHOP_DATABASE,
+        str(mariadb.dir / "mysqld.sock"),
+    )
+    cdc_url = f"mysql://{config.CDC_USER}:{config.CDC_PASSWORD}@127.0.0.1:{mariadb.port}/{config.SHOP_DATABASE}"
     try:
         t = _step("starting private services (MariaDB with binlog, PostgreSQL, S3)")
         for s in services:
             s.start()
         timings.append(("services", duration(time.monotonic() - t)))
 
-        # Always the private MariaDB: the demo resets its shop and must never touch yours.
-        mariadb = services[0]
-        target = MySQLTarget(
-            "127.0.0.1",
-            mariadb.port,
-            "root",
-            "",
-            config.SHOP_DATABASE,
-            str(mariadb.dir / "mysqld.sock"),
-        )
         t = _step(f"seeding a shop with {orders:,} orders")
-        figures = seed_shop(
-            target,
-            generate(
-                ShopConfig(orders=orders, seed=seed_value, end_date=dt.datetime.now(dt.UTC).date())
-            ),
-            reset=True,
+        shop = generate(
+            ShopConfig(orders=orders, seed=seed_value, end_date=dt.datetime.now(dt.UTC).date())
         )
+        figures = seed_shop(target, shop, reset=True)
         timings.append(
             ("seed", f"{duration(time.monotonic() - t)} ({int(figures['orders']):,} orders)")
         )
 
-        t = _step("simulating production traffic")
+        t = _step("MySQL CDC: consistent snapshot into the lake and the warehouse")
+        for where in ("lake", "warehouse"):
+            result = sync(cdc_url, where)
+            timings.append(
+                (
+                    f"cdc snapshot -> {where}",
+                    f"{result.snapshot_rows:,} rows in {duration(result.seconds)}",
+                )
+            )
+
+        t = _step("simulating production traffic, then streaming it from the binlog")
         stats = simulate(
             target, SimConfig(rate=500, duration=30, seed=seed_value, max_transactions=300)
         )
         timings.append(("simulate", f"{stats.transactions} transactions, {stats.rows} rows"))
+        for where in ("lake", "warehouse"):
+            result = sync(cdc_url, where)
+            timings.append(
+                (
+                    f"cdc stream -> {where}",
+                    f"{result.change_rows:,} change rows in {duration(result.seconds)}",
+                )
+            )
 
         t = _step("serving the e-commerce API")
         with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=seed_value))) as api:
-            print(
-                f"API at {api.url} ({len(api.api.world.products)} products, {len(api.api.world.carts)} carts)"
-            )
-            print("ingestion: no sources are built yet (MySQL CDC and API sources come next)")
+            world = api.api.world
+            print(f"API at {api.url} ({len(world.products)} products, {len(world.carts)} carts)")
+            print("API ingestion: not built yet (the dlt rest_api source comes next)")
 
         t = _step("dbt build on DuckDB")
         code = run_dbt(["build"])
@@ -82,11 +104,9 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
         if not keep_running:
             for s in reversed(services):
                 s.stop()
-    home = config.home()
-    (home / "lake").mkdir(parents=True, exist_ok=True)
     rows = [
-        ("warehouse", home / "warehouse.duckdb"),
-        ("lake", f"{home / 'lake'} (empty until the ingestion sources land)"),
+        ("warehouse", f"{home / 'warehouse.duckdb'} (change logs in schema raw_mysql)"),
+        ("lake", f"{home / 'lake' / 'raw_mysql'} (parquet, a folder per table, dt= partitions)"),
         ("docs site", project_dir() / "target" / "index.html"),
         ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),
         ("", ""),

@@ -83,7 +83,7 @@ class MySqlConn:
             raise
 
     def replication_settings(self) -> dict[str, Any]:
-        return {"host": self.host, "port": self.port, "user": self.user, "passwd": self.password}
+        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password}
 
     def describe(self) -> str:
         return f"mysql://{self.user}@{self.host}:{self.port}/{self.database}"

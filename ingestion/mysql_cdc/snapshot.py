@@ -33,9 +33,7 @@ class SnapshotSession:
     def __init__(self, conn: MySqlConn) -> None:
         # no decoders (values arrive as text and Arrow casts them in C); encoders stay so
         # query parameters are still escaped
-        self.db = conn.connect(
-            conv=dict(pymysql.converters.encoders)
-        )
+        self.db = conn.connect(conv=dict(pymysql.converters.encoders))
         self.db.autocommit(False)
         with self.db.cursor(pymysql.cursors.Cursor) as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
