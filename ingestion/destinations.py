@@ -8,7 +8,7 @@ from typing import Any
 
 import dlt
 from dlt.destinations import duckdb as duckdb_destination
-from dlt.destinations import filesystem, postgres
+from dlt.destinations import filesystem, postgres, redshift
 
 from ingestion import config
 
@@ -43,7 +43,8 @@ def lake(layout: str) -> Any:
 
 
 def warehouse() -> Any:
-    """$LAKESHOP_WAREHOUSE: duckdb (default, $LAKESHOP_DUCKDB_PATH) or postgres ($LAKESHOP_PG_URL)."""
+    """$LAKESHOP_WAREHOUSE: duckdb (default, $LAKESHOP_DUCKDB_PATH), postgres ($LAKESHOP_PG_URL)
+    or redshift ($LAKESHOP_REDSHIFT_URL, staged through the S3 lake; untested here: no Redshift)."""
     kind = os.environ.get("LAKESHOP_WAREHOUSE", "duckdb")
     if kind == "duckdb":
         path = os.environ.get("LAKESHOP_DUCKDB_PATH") or str(config.home() / "warehouse.duckdb")
@@ -55,13 +56,34 @@ def warehouse() -> Any:
             f"{config.postgres_port()}/{config.WAREHOUSE_DATABASE}"
         )
         return postgres(credentials=url)
-    raise SystemExit(f"LAKESHOP_WAREHOUSE={kind!r} is not supported here; use duckdb or postgres")
+    if kind == "redshift":
+        redshift_url = os.environ.get("LAKESHOP_REDSHIFT_URL")
+        if not redshift_url:
+            raise SystemExit(
+                "LAKESHOP_WAREHOUSE=redshift needs LAKESHOP_REDSHIFT_URL="
+                "redshift://user:password@cluster.region.redshift.amazonaws.com:5439/db "
+                "and an s3:// LAKESHOP_LAKE_URL for staging"
+            )
+        return redshift(credentials=redshift_url)
+    raise SystemExit(
+        f"LAKESHOP_WAREHOUSE={kind!r} is not supported; use duckdb, postgres or redshift"
+    )
+
+
+def staging_for(destination: Any) -> Any:
+    """Redshift loads through files on S3 (COPY); the lake bucket is the staging area."""
+    if getattr(destination, "destination_name", "") != "redshift":
+        return None
+    if not lake_url().startswith("s3://"):
+        raise SystemExit("Redshift loads through S3: set LAKESHOP_LAKE_URL=s3://bucket/prefix")
+    return lake("{table_name}/staging/{load_id}.{file_id}.{ext}")
 
 
 def pipeline(name: str, destination: Any, dataset: str) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=name,
         destination=destination,
+        staging=staging_for(destination),
         dataset_name=dataset,
         pipelines_dir=str(config.home() / "dlt"),
     )
