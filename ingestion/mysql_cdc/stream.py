@@ -19,6 +19,7 @@ from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent,
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from ingestion.mysql_cdc.helpers import (
+    CDC_COLUMNS,
     TS_NAIVE,
     TS_UTC,
     UTC,
@@ -100,15 +101,7 @@ class Batch:
             pa.array([database] * n, pa.string()),
             pa.nulls(n, pa.int64()),
         ]
-        names += [
-            "_cdc_op",
-            "_cdc_seq",
-            "_cdc_committed_at",
-            "_cdc_server",
-            "_cdc_database",
-            "_cdc_snapshot_id",
-        ]
-        return pa.Table.from_arrays(arrays, names=names)
+        return pa.Table.from_arrays(arrays, names=names + CDC_COLUMNS)
 
 
 def binlog_column(col: Any) -> Column:
