@@ -74,7 +74,9 @@ def test_demo_end_to_end() -> None:
     parquet = list((home / "lake" / "raw_mysql" / "orders").rglob("*.parquet"))
     assert parquet and all(p.parent.name.startswith("dt=") for p in parquet)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        ops = dict(con.execute("select _cdc_op, count(*) from raw_mysql.orders group by 1").fetchall())
+        ops = dict(
+            con.execute("select _cdc_op, count(*) from raw_mysql.orders group by 1").fetchall()
+        )
     assert ops["snapshot"] == 3000 and ops.get("insert", 0) + ops.get("update", 0) > 0
     # the demo stops what it started
     leftovers = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import random
 import signal
@@ -190,12 +191,29 @@ def _ingest_process(url: str, home: Path, max_rows: int) -> subprocess.Popen[byt
                             env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
 
-def _kill_at(url: str, home: Path, max_rows: int, delays: list[float]) -> list[str]:
-    """Start the ingestion and SIGKILL it after each delay; say what each kill hit."""
+def _state_version(home: Path) -> int:
+    """dlt's local pipeline state version: it goes up with every extracted package."""
+    state = home / "dlt" / "lakeshop_mysql_warehouse" / "state.json"
+    try:
+        return int(json.loads(state.read_text())["_state_version"])
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return 0
+
+
+def _kill_at(url: str, home: Path, max_rows: int, jitters: list[float]) -> list[str]:
+    """Start the ingestion; once it has committed a package in this life, SIGKILL it after
+    ``jitter`` seconds, which lands somewhere in a later package's extract, normalize or load.
+    Says for each kill whether it hit a running process."""
     hits = []
-    for delay in delays:
+    for jitter in jitters:
+        before = _state_version(home)
         proc = _ingest_process(url, home, max_rows)
-        time.sleep(delay)
+        deadline = time.monotonic() + 60
+        while (
+            proc.poll() is None and _state_version(home) <= before and time.monotonic() < deadline
+        ):
+            time.sleep(0.01)
+        time.sleep(jitter)
         hits.append("killed mid-run" if proc.poll() is None else "already finished")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -208,30 +226,30 @@ def test_sigkill_during_snapshot_and_streaming_loses_and_duplicates_nothing(
     from ingestion.config import MySQLTarget
 
     rng = random.Random(2026)
-    seed_shop(mariadb, "cdc_crash", orders=20_000)
+    seed_shop(mariadb, "cdc_crash", orders=30_000)
     url = cdc_url(mariadb, "cdc_crash")
-    snapshot_delays = sorted(round(rng.uniform(1.8, 7.0), 2) for _ in range(6))
-    hits = _kill_at(url, workdir, 12_000, snapshot_delays)
-    assert hits.count("killed mid-run") >= 4, hits
+    snapshot_jitters = [round(rng.uniform(0.0, 0.6), 3) for _ in range(6)]
+    hits = _kill_at(url, workdir, 10_000, snapshot_jitters)
+    assert hits.count("killed mid-run") >= 5, hits
 
     target = MySQLTarget("127.0.0.1", mariadb.port, "root", "", "cdc_crash", str(mariadb.socket))
     simulate(
         target,
-        SimConfig(rate=10_000, duration=120, seed=9, dirt=0.1, max_transactions=2_500),
+        SimConfig(rate=10_000, duration=120, seed=9, dirt=0.1, max_transactions=3_000),
         quiet=True,
     )
     shop_workload(mariadb, "cdc_crash", seed=5, transactions=300)
-    stream_delays = sorted(round(rng.uniform(1.8, 5.0), 2) for _ in range(6))
-    hits += _kill_at(url, workdir, 800, stream_delays)
-    assert hits.count("killed mid-run") >= 8, hits
-    assert len(set(snapshot_delays + stream_delays)) == 12  # twelve distinct kill points
+    stream_jitters = [round(rng.uniform(0.0, 0.6), 3) for _ in range(6)]
+    hits += _kill_at(url, workdir, 400, stream_jitters)
+    assert hits.count("killed mid-run") >= 10, hits
+    assert len(set(snapshot_jitters + stream_jitters)) == 12  # twelve distinct kill points
 
     done = subprocess.run([LAKESHOP, "ingest", "mysql", "--to", "warehouse"], capture_output=True, text=True, check=False,
                           env={**os.environ, "LAKESHOP_HOME": str(workdir), "LAKESHOP_CDC_URL": url,
                                "LAKESHOP_DUCKDB_PATH": str(workdir / "warehouse.duckdb")})  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     counts = assert_equivalent(mariadb, "cdc_crash", workdir / "warehouse.duckdb")
-    assert counts["orders"] > 20_000
+    assert counts["orders"] > 30_000
     # No change was extracted twice: a repeated _cdc_seq can only be a load job that dlt
     # retried after its commit (at-least-once loading); _cdc_seq is the idempotency key.
     print("repeated _cdc_seq rows per table:", duplicate_seqs(workdir / "warehouse.duckdb"))
