@@ -22,6 +22,7 @@ LAKESHOP = str(Path(sys.executable).parent / "lakeshop")
 COMMANDS = [
     [], ["services"], ["shop"], ["shop", "seed"], ["shop", "simulate"], ["api"],
     ["api", "serve"], ["api", "stop"], ["api", "status"], ["demo"], ["dbt"],
+    ["ingest"], ["ingest", "mysql"], ["ingest", "api"],
 ]  # fmt: skip
 
 

@@ -1,0 +1,218 @@
+"""HTTP for the e-commerce API source: retries, Retry-After, JSON validation, raw capture, login.
+
+Written by hand because dlt's rest_api cannot express these: its retrying session retries
+connection errors and status codes, but a 200 response whose body is cut off or is not valid
+JSON reaches the paginator and fails the run without a retry, and it keeps no copy of the
+responses as received (which the lake stores). Everything else (paging, data selection,
+nesting into child tables, incremental merge) stays with dlt's rest_api.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from requests.auth import AuthBase
+from requests.hooks import default_hooks, dispatch_hook
+
+log = logging.getLogger("lakeshop.ecommerce_api")
+
+RETRYABLE_STATUS = {500, 502, 503, 504}
+
+
+class ApiPageError(RuntimeError):
+    """A page could not be fetched intact; the message names the URL and the page."""
+
+
+@dataclass
+class HttpStats:
+    requests: int = 0
+    pages: int = 0
+    retries: int = 0
+    throttled: int = 0
+    relogins: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def retry(self, reason: str) -> None:
+        self.retries += 1
+        self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+
+
+def _page_label(url: str) -> str:
+    query = parse_qs(urlparse(url).query)
+    skip, limit = query.get("skip", ["0"])[0], query.get("limit", ["?"])[0]
+    return f"skip={skip} limit={limit}"
+
+
+def _retry_after(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+class ResilientSession(requests.Session):
+    """A session that only hands back complete, valid JSON pages.
+
+    - 429: waits for ``Retry-After`` (seconds or an HTTP date), up to ``max_throttled`` times;
+    - 5xx, timeouts, dropped connections and truncated or invalid JSON bodies: retries with
+      exponential backoff and full jitter, up to ``max_attempts``, then raises ApiPageError
+      naming the URL and the page;
+    - every good JSON response is kept (url, time, body) for the raw lake copy.
+    """
+
+    def __init__(self, max_attempts: int = 6, backoff: float = 0.5, max_backoff: float = 20.0,
+                 timeout: float = 30.0, max_throttled: int = 50) -> None:  # fmt: skip
+        super().__init__()
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.timeout = timeout
+        self.max_throttled = max_throttled
+        self.stats = HttpStats()
+        self.captured: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._rng = random.Random()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ResilientSession:
+        return self  # dlt copies its client config; the session and its counters are shared
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self._rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1))))
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        url = str(request.url)
+        # dlt's rest_api hangs raise_for_status on each request as a response hook, which
+        # requests runs inside Session.send: a 429 or 503 would fail the run before this loop
+        # could retry it. Hold the hooks back and run them on the response handed out.
+        hooks, request.hooks = request.hooks, default_hooks()
+        attempt = throttled = 0
+        last_problem = ""
+        while True:
+            self.stats.requests += 1
+            try:
+                response = super().send(request, **kwargs)
+                _ = response.content  # read it all now: a cut-off body fails here
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                attempt += 1
+                last_problem = f"{type(exc).__name__}: {exc}"
+                self.stats.retry(
+                    "connection"
+                    if not isinstance(exc, requests.exceptions.ChunkedEncodingError)
+                    else "truncated body"
+                )
+            else:
+                if response.status_code == 429:
+                    throttled += 1
+                    self.stats.throttled += 1
+                    if throttled > self.max_throttled:
+                        raise ApiPageError(
+                            f"{url} ({_page_label(url)}): still rate limited after {throttled} waits"
+                        )
+                    time.sleep(_retry_after(response.headers.get("Retry-After"), self.backoff))
+                    continue
+                if response.status_code in RETRYABLE_STATUS:
+                    attempt += 1
+                    last_problem = f"HTTP {response.status_code}"
+                    self.stats.retry(f"HTTP {response.status_code}")
+                elif response.ok:
+                    try:
+                        body = json.loads(response.content)
+                    except ValueError as exc:
+                        attempt += 1
+                        last_problem = f"invalid JSON ({exc})"
+                        self.stats.retry("invalid JSON")
+                    else:
+                        with self._lock:
+                            self.stats.pages += 1
+                            self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
+                                                  "status": response.status_code, "body": body})  # fmt: skip
+                        return dispatch_hook("response", hooks, response, **kwargs)
+                else:
+                    return dispatch_hook(
+                        "response", hooks, response, **kwargs
+                    )  # 4xx: auth, rest_api decide
+            if attempt >= self.max_attempts:
+                raise ApiPageError(
+                    f"{url} ({_page_label(url)}) failed {attempt} times; last problem: {last_problem}. "
+                    "Nothing of this resource was committed; run again when the API is healthy."
+                )
+            self._sleep(attempt)
+
+
+class LoginBearerAuth(AuthBase):
+    """Bearer token from a login endpoint, logging in again when the token is rejected."""
+
+    def __init__(self, base_url: str, username: str, password: str, login_path: str = "/auth/login",
+                 token_field: str = "accessToken", expires_in_mins: float | None = None) -> None:  # fmt: skip
+        self.login_url = base_url.rstrip("/") + login_path
+        self.username, self.password = username, password
+        self.token_field = token_field
+        self.expires_in_mins = expires_in_mins
+        self.token: str | None = None
+        self.session: ResilientSession | None = None
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LoginBearerAuth:
+        return self  # one token for the whole run, whatever dlt copies
+
+    def login(self) -> str:
+        body: dict[str, Any] = {"username": self.username, "password": self.password}
+        if self.expires_in_mins is not None:
+            body["expiresInMins"] = self.expires_in_mins
+        sender = self.session or requests.Session()
+        # an explicit no-op auth: the session's own auth is this object (it would re-enter)
+        response = sender.post(self.login_url, json=body, timeout=30, auth=lambda r: r)
+        if response.status_code != 200:
+            raise ApiPageError(
+                f"login at {self.login_url} failed with HTTP {response.status_code}: {response.text[:200]}; check the API username and password"
+            )
+        token = response.json().get(self.token_field)
+        if not token:
+            raise ApiPageError(f"login at {self.login_url} returned no '{self.token_field}'")
+        self.token = str(token)
+        return self.token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        with self._lock:
+            token = self.token or self.login()
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.register_hook("response", self._relogin_on_401)
+        return request
+
+    def _relogin_on_401(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        if response.status_code != 401 or getattr(response.request, "_relogged", False):
+            return response
+        with self._lock:
+            self.login()
+        if self.session is not None:
+            self.session.stats.relogins += 1
+        retry = response.request.copy()
+        retry.headers["Authorization"] = f"Bearer {self.token}"
+        retry._relogged = True  # type: ignore[attr-defined]
+        sender = self.session or requests.Session()
+        return sender.send(
+            retry,
+            **{
+                k: v
+                for k, v in kwargs.items()
+                if k in {"timeout", "verify", "proxies", "stream", "cert"}
+            },
+        )

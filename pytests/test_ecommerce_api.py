@@ -1,0 +1,214 @@
+"""The e-commerce API source over real HTTP against the local API, faults switched on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ingestion.api.server import Faults, RunningApi, ShopApi
+from ingestion.api.world import ApiWorld
+from ingestion.ecommerce_api import ApiPageError, LoginBearerAuth, ResilientSession
+from ingestion.ecommerce_api.runner import DATASET, sync_api
+from ingestion.shop.generator import ShopConfig, generate
+from pytests.cdc_support import env
+from pytests.conftest import END_DATE, make_home
+
+
+def new_world(users: bool = True) -> ApiWorld:
+    tables = generate(ShopConfig(orders=1_500, seed=21, end_date=END_DATE)).tables
+    world = ApiWorld.from_tables(tables, seed=21)
+    if not users:
+        world = ApiWorld(world.product_rows, [], [], seed=21)
+    return world
+
+
+@pytest.fixture()
+def workdir() -> Iterator[Path]:
+    home = make_home("lakeshop-api-")
+    with env(
+        LAKESHOP_HOME=str(home),
+        LAKESHOP_DUCKDB_PATH=str(home / "warehouse.duckdb"),
+        LAKESHOP_WAREHOUSE="duckdb",
+    ):
+        yield home
+
+
+def expected_counts(world: ApiWorld) -> dict[str, int]:
+    products = world.products
+    return {
+        "products": len(products),
+        "products__reviews": sum(len(p["reviews"]) for p in products),
+        "products__tags": sum(len(p["tags"]) for p in products),
+        "products__images": sum(len(p["images"]) for p in products),
+        "product_categories": len(world.categories()),
+        "carts": len(world.carts),
+        "carts__products": sum(len(c["products"]) for c in world.carts),
+        "users": len(world.user_rows),
+    }
+
+
+def current_counts(path: Path) -> dict[str, int]:
+    """Rows per table in the warehouse, current versions only (scd2)."""
+    out = {}
+    with duckdb.connect(str(path), read_only=True) as duck:
+        tables = [r[0] for r in duck.execute(
+            "select table_name from information_schema.tables where table_schema = ? and table_name not like '\\_dlt%' escape '\\'",
+            [DATASET]).fetchall()]  # fmt: skip
+        for t in tables:
+            cols = {r[0] for r in duck.execute(f"describe {DATASET}.{t}").fetchall()}
+            where = " where _dlt_valid_to is null" if "_dlt_valid_to" in cols else ""
+            out[t] = duck.execute(f"select count(*) from {DATASET}.{t}{where}").fetchone()[0]  # type: ignore[index]
+    return out
+
+
+@pytest.mark.parametrize(
+    "page_size", [50, 7]
+)  # 150 products: an exact multiple, then a short last page
+def test_exact_counts_for_every_resource_and_child_table(workdir: Path, page_size: int) -> None:
+    world = new_world()
+    with RunningApi(ShopApi(world)) as api:
+        result = sync_api(api.url, page_size=page_size)
+    want = expected_counts(world)
+    got = current_counts(workdir / "warehouse.duckdb")
+    assert {k: got.get(k, 0) for k in want} == want
+    assert (
+        result.http.pages
+        == sum(-(-n // page_size) for n in (150, len(world.carts), len(world.user_rows))) + 1
+    )
+
+
+def test_empty_resource(workdir: Path) -> None:
+    world = new_world(users=False)
+    with RunningApi(ShopApi(world)) as api:
+        sync_api(api.url, page_size=50)
+    got = current_counts(workdir / "warehouse.duckdb")
+    assert got["products"] == 150 and got.get("users", 0) == 0 and got.get("carts", 0) == 0
+
+
+def test_no_new_versions_without_changes_and_one_for_a_change(workdir: Path) -> None:
+    world = new_world()
+    with RunningApi(ShopApi(world)) as api:
+        sync_api(api.url, page_size=100)
+        sync_api(api.url, page_size=100)  # nothing changed
+        with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+            assert duck.execute(
+                f"select count(*), count(_dlt_valid_to) from {DATASET}.products"
+            ).fetchone() == (150, 0)
+        world.products[0]["stock"] = world.products[0]["stock"] + 5
+        sync_api(api.url, page_size=100)
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        assert duck.execute(
+            f"select count(*), count(_dlt_valid_to) from {DATASET}.products"
+        ).fetchone() == (151, 1)
+        assert duck.execute(f"select count(*) from {DATASET}.users").fetchone()[0] == len(
+            world.user_rows
+        )
+
+
+@pytest.mark.parametrize(
+    ("faults", "rate_limit", "counter"),
+    [
+        (Faults(), 8.0, "throttled"),  # a 429 storm: Retry-After honoured
+        (Faults(burst_every=3, burst_length=2), 0.0, "retries"),  # 5xx bursts
+        (Faults(truncate_every=4), 0.0, "retries"),  # cut-off bodies
+        (Faults(error_rate=0.3, seed=3), 0.0, "retries"),  # random 5xx
+    ],
+    ids=["429-storm", "5xx-bursts", "truncated", "random-5xx"],
+)
+def test_faults_are_retried_and_counts_stay_exact(
+    workdir: Path, faults: Faults, rate_limit: float, counter: str
+) -> None:
+    world = new_world()
+    session = ResilientSession(backoff=0.05, max_attempts=8)
+    with RunningApi(ShopApi(world, rate_limit=rate_limit, faults=faults)) as api:
+        sync_api(api.url, page_size=100, session=session)
+    assert getattr(session.stats, counter) > 0
+    want = expected_counts(world)
+    got = current_counts(workdir / "warehouse.duckdb")
+    assert {k: got.get(k, 0) for k in want} == want
+
+
+def test_a_page_that_never_comes_names_url_and_page_and_lands_nothing(workdir: Path) -> None:
+    world = new_world()
+    session = ResilientSession(backoff=0.01, max_attempts=3)
+    with (
+        RunningApi(ShopApi(world, faults=Faults(error_rate=1.0))) as api,
+        pytest.raises(Exception) as err,
+    ):
+        sync_api(api.url, page_size=100, session=session, resources=("products",))
+    text = str(err.value)
+    assert "products?" in text and "skip=0 limit=100" in text and "failed 3 times" in text
+    assert isinstance(err.value, ApiPageError) or isinstance(err.value.__cause__, Exception)
+    assert not (workdir / "warehouse.duckdb").exists() or "products" not in current_counts(
+        workdir / "warehouse.duckdb"
+    )
+
+
+def test_token_expiry_in_the_middle_of_a_run(workdir: Path) -> None:
+    world = new_world()
+    user = world.user_rows[0]
+    with RunningApi(ShopApi(world, faults=Faults(delay_ms=40))) as api:
+        auth = LoginBearerAuth(
+            api.url, world.username(user), world.password(user), expires_in_mins=1 / 60
+        )
+        session = ResilientSession()
+        sync_api(api.url, auth=auth, page_size=25, path_prefix="auth/", session=session)
+    assert session.stats.relogins >= 1
+    want = expected_counts(world)
+    got = current_counts(workdir / "warehouse.duckdb")
+    assert {k: got.get(k, 0) for k in want} == want
+
+
+def test_wrong_credentials_are_named(workdir: Path) -> None:
+    world = new_world()
+    with (
+        RunningApi(ShopApi(world)) as api,
+        pytest.raises(Exception, match="check the API username and password"),
+    ):
+        sync_api(
+            api.url,
+            auth=LoginBearerAuth(api.url, "nobody", "wrong"),
+            path_prefix="auth/",
+            resources=("products",),
+        )
+
+
+def test_a_field_changing_type_is_recorded_not_a_crash(workdir: Path) -> None:
+    world = new_world()
+    with RunningApi(ShopApi(world)) as api:
+        sync_api(api.url, resources=("products",))
+        world.products[3]["price"] = "twelve ninety-nine"
+        sync_api(api.url, resources=("products",))
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        cols = {r[0] for r in duck.execute(f"describe {DATASET}.products").fetchall()}
+        assert "price__v_text" in cols
+        assert (
+            duck.execute(
+                f"select count(*) from {DATASET}.products where price__v_text = 'twelve ninety-nine'"
+            ).fetchone()[0]
+            == 1
+        )
+
+
+def test_raw_responses_in_the_lake_as_gzipped_json_lines(workdir: Path) -> None:
+    world = new_world()
+    with RunningApi(ShopApi(world)) as api:
+        result = sync_api(api.url, page_size=100)
+    files = list((workdir / "lake" / DATASET / "raw_responses").rglob("*"))
+    files = [f for f in files if f.is_file()]
+    today = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    assert files and all(f.parent.name == f"dt={today}" for f in files)
+    lines: list[dict[str, Any]] = []
+    for f in files:
+        with gzip.open(f, "rt") as fh:
+            lines += [json.loads(line) for line in fh]
+    assert len(lines) == result.raw_pages == result.http.pages
+    product_pages = [x for x in lines if "/products?" in x["url"]]
+    assert sum(len(x["body"]["products"]) for x in product_pages) == 150
