@@ -78,6 +78,21 @@ def s3(home: Path, ports: dict[str, int]) -> Iterator[S3]:
 
 
 @pytest.fixture()
+def workdir() -> Iterator[Path]:
+    """A state folder of its own for one test: dlt pipelines, the DuckDB warehouse, the lake."""
+    from pytests.cdc_support import env
+
+    path = make_home("lakeshop-work-")
+    with env(
+        LAKESHOP_HOME=str(path),
+        LAKESHOP_DUCKDB_PATH=str(path / "warehouse.duckdb"),
+        LAKESHOP_WAREHOUSE="duckdb",
+    ):
+        yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture()
 def shop_target(mariadb: MariaDB) -> config.MySQLTarget:
     return config.MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ from ingestion.api.world import ApiWorld
 from ingestion.ecommerce_api import ApiPageError, LoginBearerAuth, ResilientSession
 from ingestion.ecommerce_api.runner import DATASET, sync_api
 from ingestion.shop.generator import ShopConfig, generate
-from pytests.cdc_support import env
-from pytests.conftest import END_DATE, make_home
+from pytests.conftest import END_DATE
 
 
 def new_world(users: bool = True) -> ApiWorld:
@@ -27,17 +25,6 @@ def new_world(users: bool = True) -> ApiWorld:
     if not users:
         world = ApiWorld(world.product_rows, [], [], seed=21)
     return world
-
-
-@pytest.fixture()
-def workdir() -> Iterator[Path]:
-    home = make_home("lakeshop-api-")
-    with env(
-        LAKESHOP_HOME=str(home),
-        LAKESHOP_DUCKDB_PATH=str(home / "warehouse.duckdb"),
-        LAKESHOP_WAREHOUSE="duckdb",
-    ):
-        yield home
 
 
 def expected_counts(world: ApiWorld) -> dict[str, int]:

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,18 +44,6 @@ from pytests.cdc_support import (
 from pytests.conftest import END_DATE, make_home
 
 LAKESHOP = str(Path(sys.executable).parent / "lakeshop")
-
-
-@pytest.fixture()
-def workdir() -> Iterator[Path]:
-    """A state folder of its own: dlt pipelines, the DuckDB warehouse, the lake."""
-    home = make_home("lakeshop-cdc-")
-    with env(
-        LAKESHOP_HOME=str(home),
-        LAKESHOP_DUCKDB_PATH=str(home / "warehouse.duckdb"),
-        LAKESHOP_WAREHOUSE="duckdb",
-    ):
-        yield home
 
 
 def seed_shop(mariadb: MariaDB, database: str, orders: int = 3_000, seed_value: int = 7) -> None:
@@ -187,8 +174,9 @@ def test_snapshot_resumes_from_its_last_chunk(mariadb: MariaDB, workdir: Path) -
 def _ingest_process(url: str, home: Path, max_rows: int) -> subprocess.Popen[bytes]:
     environ = {**os.environ, "LAKESHOP_HOME": str(home), "LAKESHOP_DUCKDB_PATH": str(home / "warehouse.duckdb"),
                "LAKESHOP_CDC_URL": url}  # fmt: skip
+    log = open(home / "ingest.log", "ab")  # noqa: SIM115 - the child process owns it
     return subprocess.Popen([LAKESHOP, "ingest", "mysql", "--to", "warehouse", "--max-rows-per-run", str(max_rows)],
-                            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                            env=environ, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 
 def _state_version(home: Path) -> int:
@@ -214,7 +202,7 @@ def _kill_at(url: str, home: Path, max_rows: int, jitters: list[float]) -> list[
         ):
             time.sleep(0.01)
         time.sleep(jitter)
-        hits.append("killed mid-run" if proc.poll() is None else "already finished")
+        hits.append("killed mid-run" if proc.poll() is None else f"already finished (exit {proc.returncode})")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     return hits
@@ -241,7 +229,7 @@ def test_sigkill_during_snapshot_and_streaming_loses_and_duplicates_nothing(
     shop_workload(mariadb, "cdc_crash", seed=5, transactions=300)
     stream_jitters = [round(rng.uniform(0.0, 0.6), 3) for _ in range(6)]
     hits += _kill_at(url, workdir, 400, stream_jitters)
-    assert hits.count("killed mid-run") >= 10, hits
+    assert hits.count("killed mid-run") >= 10, (hits, (workdir / "ingest.log").read_text()[-3000:])
     assert len(set(snapshot_jitters + stream_jitters)) == 12  # twelve distinct kill points
 
     done = subprocess.run([LAKESHOP, "ingest", "mysql", "--to", "warehouse"], capture_output=True, text=True, check=False,

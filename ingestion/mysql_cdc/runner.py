@@ -211,7 +211,10 @@ def sync(
                 cause = _root_cause(exc)
                 if isinstance(cause, CdcError):
                     raise cause from None  # a problem the user fixes: show it plainly
-                if not _is_connection_error(exc) or failures >= retries:
+                # a lost connection, or a package left half-processed by a crash that dlt
+                # re-tries from its pending packages on the next run (nothing is dropped)
+                retryable = _is_connection_error(exc) or (exc.step in {"normalize", "load"} and exc.has_pending_data)
+                if not retryable or failures >= retries:
                     raise
                 failures += 1
                 delay = min(30.0, backoff * 2 ** (failures - 1))
