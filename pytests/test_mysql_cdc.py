@@ -202,7 +202,11 @@ def _kill_at(url: str, home: Path, max_rows: int, jitters: list[float]) -> list[
         ):
             time.sleep(0.01)
         time.sleep(jitter)
-        hits.append("killed mid-run" if proc.poll() is None else f"already finished (exit {proc.returncode})")
+        hits.append(
+            "killed mid-run"
+            if proc.poll() is None
+            else f"already finished (exit {proc.returncode})"
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     return hits

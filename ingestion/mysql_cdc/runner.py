@@ -213,7 +213,9 @@ def sync(
                     raise cause from None  # a problem the user fixes: show it plainly
                 # a lost connection, or a package left half-processed by a crash that dlt
                 # re-tries from its pending packages on the next run (nothing is dropped)
-                retryable = _is_connection_error(exc) or (exc.step in {"normalize", "load"} and exc.has_pending_data)
+                retryable = _is_connection_error(exc) or (
+                    exc.step in {"normalize", "load"} and exc.has_pending_data
+                )
                 if not retryable or failures >= retries:
                     raise
                 failures += 1
