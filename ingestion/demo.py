@@ -11,6 +11,7 @@ from ingestion.api.server import RunningApi, ShopApi
 from ingestion.api.world import ApiWorld
 from ingestion.config import MySQLTarget
 from ingestion.dbt_runner import project_dir, run_dbt
+from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from ingestion.progress import duration, summary
 from ingestion.services import all_services
@@ -83,11 +84,18 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
                 )
             )
 
-        t = _step("serving the e-commerce API")
+        t = _step("e-commerce API: serving it locally, ingesting it into the lake and the warehouse")
         with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=seed_value))) as api:
             world = api.api.world
             print(f"API at {api.url} ({len(world.products)} products, {len(world.carts)} carts)")
-            print("API ingestion: not built yet (the dlt rest_api source comes next)")
+            api_result = sync_api(api.url)
+        landed = sum(n for table, n in api_result.rows.items() if not table.startswith("_dlt"))
+        timings.append(
+            (
+                "api -> lake + warehouse",
+                f"{api_result.http.pages} pages, {landed:,} rows in {duration(api_result.seconds)}",
+            )
+        )
 
         t = _step("dbt build on DuckDB")
         code = run_dbt(["build"])
@@ -105,8 +113,8 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
             for s in reversed(services):
                 s.stop()
     rows = [
-        ("warehouse", f"{home / 'warehouse.duckdb'} (change logs in schema raw_mysql)"),
-        ("lake", f"{home / 'lake' / 'raw_mysql'} (parquet, a folder per table, dt= partitions)"),
+        ("warehouse", f"{home / 'warehouse.duckdb'} (raw_mysql, raw_ecommerce_api, bronze, silver, gold)"),
+        ("lake", f"{home / 'lake'} (raw_mysql parquet, raw_ecommerce_api json.gz; dt= partitions)"),
         ("docs site", project_dir() / "target" / "index.html"),
         ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),
         ("", ""),

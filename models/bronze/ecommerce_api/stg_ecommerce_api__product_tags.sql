@@ -1,0 +1,24 @@
+with
+
+source as (
+
+    select * from {{ source('ecommerce_api', 'products__tags') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(_dlt_id as {{ dbt.type_string() }}) as product_tag_id,
+        cast(_dlt_parent_id as {{ dbt.type_string() }}) as parent_record_id,
+        cast(_dlt_list_idx as {{ dbt.type_int() }}) as list_index,
+
+        -- text
+        cast(value as {{ dbt.type_string() }}) as tag
+
+    from source
+
+)
+
+select * from renamed

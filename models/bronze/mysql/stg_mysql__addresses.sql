@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('mysql', 'addresses') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(address_id as {{ dbt.type_bigint() }}) as address_id,
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+
+        -- text (street and postal code are PII: reduced to city and country in silver)
+        cast(line1 as {{ dbt.type_string() }}) as street_line,
+        cast(city as {{ dbt.type_string() }}) as city,
+        cast(postal_code as {{ dbt.type_string() }}) as postal_code,
+        cast(country as {{ dbt.type_string() }}) as country,
+
+        -- booleans
+        {{ as_boolean('is_default = 1') }} as is_default,
+
+        -- timestamps
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+
+        -- change data capture
+        {{ cdc_metadata_columns() }}
+
+    from source
+
+)
+
+select * from renamed

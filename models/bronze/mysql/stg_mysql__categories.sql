@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('mysql', 'categories') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(category_id as {{ dbt.type_bigint() }}) as category_id,
+
+        -- text
+        cast(slug as {{ dbt.type_string() }}) as category_slug,
+        cast(name as {{ dbt.type_string() }}) as category_name,
+
+        -- timestamps
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+
+        -- change data capture
+        {{ cdc_metadata_columns() }}
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('mysql', 'customers') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+
+        -- personal data (raw PII: masked in silver, never beyond it)
+        cast(email as {{ dbt.type_string() }}) as email,
+        cast(phone as {{ dbt.type_string() }}) as phone,
+        cast(first_name as {{ dbt.type_string() }}) as first_name,
+        cast(last_name as {{ dbt.type_string() }}) as last_name,
+        cast(birth_date as date) as birth_date,
+
+        -- booleans
+        {{ as_boolean('marketing_opt_in = 1') }} as has_marketing_opt_in,
+
+        -- timestamps
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+
+        -- change data capture
+        {{ cdc_metadata_columns() }}
+
+    from source
+
+)
+
+select * from renamed

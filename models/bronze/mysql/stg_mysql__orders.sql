@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('mysql', 'orders') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(order_id as {{ dbt.type_bigint() }}) as order_id,
+        cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
+        cast(shipping_address_id as {{ dbt.type_bigint() }}) as shipping_address_id,
+
+        -- text (status as written: cleaned and validated in silver)
+        cast(status as {{ dbt.type_string() }}) as order_status,
+        cast(currency as {{ dbt.type_string() }}) as currency_code,
+
+        -- numerics
+        cast(total_amount as decimal(18, 2)) as total_amount,
+
+        -- timestamps
+        {{ to_utc('placed_at') }} as placed_at,
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+
+        -- change data capture
+        {{ cdc_metadata_columns() }}
+
+    from source
+
+)
+
+select * from renamed

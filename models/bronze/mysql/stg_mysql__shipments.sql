@@ -1,0 +1,34 @@
+with
+
+source as (
+
+    select * from {{ source('mysql', 'shipments') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        cast(shipment_id as {{ dbt.type_bigint() }}) as shipment_id,
+        cast(order_id as {{ dbt.type_bigint() }}) as order_id,
+        cast(tracking_number as {{ dbt.type_string() }}) as tracking_number,
+
+        -- text
+        cast(carrier as {{ dbt.type_string() }}) as carrier,
+        cast(status as {{ dbt.type_string() }}) as shipment_status,
+
+        -- timestamps
+        {{ to_utc('shipped_at') }} as shipped_at,
+        {{ to_utc('delivered_at') }} as delivered_at,
+        {{ to_utc('created_at') }} as created_at,
+        {{ to_utc('updated_at') }} as updated_at,
+
+        -- change data capture
+        {{ cdc_metadata_columns() }}
+
+    from source
+
+)
+
+select * from renamed

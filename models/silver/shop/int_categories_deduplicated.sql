@@ -1,0 +1,10 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='category_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{{ cdc_latest_changes('stg_mysql__categories', 'category_id') }}

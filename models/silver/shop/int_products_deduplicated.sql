@@ -1,0 +1,10 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='product_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+{{ cdc_latest_changes('stg_mysql__products', 'product_id') }}
