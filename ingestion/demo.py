@@ -84,7 +84,9 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
                 )
             )
 
-        t = _step("e-commerce API: serving it locally, ingesting it into the lake and the warehouse")
+        t = _step(
+            "e-commerce API: serving it locally, ingesting it into the lake and the warehouse"
+        )
         with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=seed_value))) as api:
             world = api.api.world
             print(f"API at {api.url} ({len(world.products)} products, {len(world.carts)} carts)")
@@ -113,7 +115,10 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
             for s in reversed(services):
                 s.stop()
     rows = [
-        ("warehouse", f"{home / 'warehouse.duckdb'} (raw_mysql, raw_ecommerce_api, bronze, silver, gold)"),
+        (
+            "warehouse",
+            f"{home / 'warehouse.duckdb'} (raw_mysql, raw_ecommerce_api, bronze, silver, gold)",
+        ),
         ("lake", f"{home / 'lake'} (raw_mysql parquet, raw_ecommerce_api json.gz; dt= partitions)"),
         ("docs site", project_dir() / "target" / "index.html"),
         ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),

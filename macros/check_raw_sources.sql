@@ -1,0 +1,26 @@
+{#- Run before every dbt command (on-run-start): stops with a message naming the fix when a
+    raw table the sources declare has not been landed yet, instead of a catalog error in
+    whichever model happens to run first. Skipped under the offline compile. -#}
+{% macro check_raw_sources() %}
+    {%- if not execute or var('offline_compile', false) or flags.WHICH not in ['run', 'build', 'test'] -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set missing = [] -%}
+    {%- for node in graph.sources.values() -%}
+        {%- set relation = adapter.get_relation(
+            database=node.database, schema=node.schema, identifier=node.identifier
+        ) -%}
+        {%- if relation is none -%}
+            {%- do missing.append(node.schema ~ '.' ~ node.identifier) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if missing -%}
+        {{ exceptions.raise_compiler_error(
+            'raw tables not found in the ' ~ target.name ~ ' warehouse: ' ~ (missing | join(', '))
+            ~ '. Land them first: `lakeshop ingest mysql --to warehouse` and `lakeshop ingest api'
+            ~ ' --to warehouse` (with the same LAKESHOP_WAREHOUSE / LAKESHOP_DUCKDB_PATH), or'
+            ~ ' run `make demo`.'
+        ) }}
+    {%- endif -%}
+    {{ return('') }}
+{% endmacro %}
