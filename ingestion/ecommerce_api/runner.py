@@ -86,7 +86,7 @@ def sync_api(
     )
     if "warehouse" in targets:
         pipe = destinations.pipeline("lakeshop_api_warehouse", destinations.warehouse(), DATASET)
-        pipe.run(source)
+        pipe.run(source, loader_file_format="parquet")
         trace = pipe.last_trace
         normalized = trace.last_normalize_info if trace is not None else None
         result.rows = dict(normalized.row_counts) if normalized is not None else {}
