@@ -38,7 +38,7 @@ ORDERS = 1500
 SEED = 11
 ACCEPTED = {"pending", "paid", "shipped", "delivered", "cancelled", "returned"}
 # columns whose values legitimately differ between an incremental run and a full refresh
-RUN_DEPENDENT = {"quarantined_at", "built_through_seq"}
+RUN_DEPENDENT = {"quarantined_at", "built_through_seq", "validated_through_seq"}
 
 
 @dataclass
@@ -264,6 +264,13 @@ def test_incremental_run_equals_full_refresh_and_quarantine_history_survives(
         sync(cdc_url(mariadb, config.SHOP_DATABASE), "warehouse", quiet=True)
     built.ok("build")
     incremental = _table_state(built)
+
+    # the incremental run re-validated the affected orders only, not the whole history
+    latest, total = built.query(
+        "select count(*) filter (where validated_through_seq = (select max(validated_through_seq) "
+        "from silver.int_orders_validated)), count(*) from silver.int_orders_validated"
+    )[0]
+    assert 0 < latest < total * 0.5, (latest, total)
 
     # the fixed order left quarantine for silver; its finding stays in the history
     assert built.query(f"select count(*) from silver.orders where order_id = {fixed}")[0][0] == 1

@@ -1,5 +1,6 @@
 {#- Sales and profit per category over all time (orders that count as revenue), ranked by
-    profit, with the highest- and lowest-profit categories flagged. -#}
+    profit, with the highest- and lowest-profit categories flagged. Cost is each line's
+    quantity at the product's current cost. -#}
 with
 
 order_items as (
@@ -25,8 +26,9 @@ per_category as (
         count(distinct order_items.order_id) as order_count,
         sum(order_items.quantity) as unit_count,
         sum(order_items.net_amount) as net_amount,
-        sum(order_items.cost_amount) as cost_amount,
-        sum(order_items.profit_amount) as profit_amount
+        sum(order_items.quantity * products.cost) as cost_amount,
+        sum(order_items.net_amount - order_items.quantity * products.cost)
+            as profit_amount
     from order_items
     inner join products
         on order_items.product_id = products.product_id

@@ -1,7 +1,8 @@
-{#- Sales per day and product (orders that count as revenue). Incremental by date: a run
-    rebuilds the last `incremental_lookback_days` days already built plus every date with an
-    order or order line changed since the last build (found through the silver change
-    models, deletes included), replacing those dates whole (delete+insert on order_date). -#}
+{#- Sales per day and product from orders that count as revenue: orders, units, gross,
+    discount and net. Incremental by date: a run rebuilds every date holding an order or order
+    line re-validated in silver since the last build (deletes and quarantines included), plus
+    the last `incremental_lookback_days` built days, replacing those dates whole
+    (delete+insert on order_date). -#}
 {{
     config(
         materialized='incremental',
@@ -20,21 +21,26 @@ order_items as (
 
 ),
 
-order_changes as (
+validated_orders as (
 
-    select * from {{ ref('int_orders_deduplicated') }}
-
-),
-
-item_changes as (
-
-    select * from {{ ref('int_order_items_deduplicated') }}
+    select * from {{ ref('int_orders_validated') }}
 
 ),
 
-watermark as (
+validated_items as (
 
-    select max(cdc_seq) as built_through_seq from order_changes
+    select * from {{ ref('int_order_items_validated') }}
+
+),
+
+run_watermark as (
+
+    select max(seq) as built_through_seq
+    from (
+        select validated_through_seq as seq from validated_orders
+        union all
+        select validated_through_seq as seq from validated_items
+    ) as inputs
 
 ),
 
@@ -44,30 +50,30 @@ previous_build as (
 
     select
         max(order_date) as last_built_date,
-        max(built_through_seq) as built_through_seq
+        coalesce(max(built_through_seq), '') as watermark
     from {{ this }}
 
 ),
 
 changed_dates as (
 
-    select distinct cast(order_changes.placed_at as date) as order_date
-    from order_changes
+    select cast(validated_orders.placed_at as date) as order_date
+    from validated_orders
     cross join previous_build
-    where order_changes.cdc_seq > previous_build.built_through_seq
+    where validated_orders.validated_through_seq > previous_build.watermark
 
-    union all
+    union
 
-    select distinct cast(order_changes.placed_at as date) as order_date
-    from item_changes
-    inner join order_changes
-        on item_changes.order_id = order_changes.order_id
+    select cast(validated_orders.placed_at as date) as order_date
+    from validated_items
+    inner join validated_orders
+        on validated_items.order_id = validated_orders.order_id
     cross join previous_build
-    where item_changes.cdc_seq > previous_build.built_through_seq
+    where validated_items.validated_through_seq > previous_build.watermark
 
-    union all
+    union
 
-    select distinct order_items.order_date
+    select order_items.order_date
     from order_items
     cross join previous_build
     where
@@ -92,14 +98,12 @@ final as (
         cast(sum(order_items.gross_amount) as decimal(18, 2)) as gross_amount,
         cast(sum(order_items.discount_amount) as decimal(18, 2)) as discount_amount,
         cast(sum(order_items.net_amount) as decimal(18, 2)) as net_amount,
-        cast(sum(order_items.cost_amount) as decimal(18, 2)) as cost_amount,
-        cast(sum(order_items.profit_amount) as decimal(18, 2)) as profit_amount,
 
         -- lineage
-        max(watermark.built_through_seq) as built_through_seq
+        max(run_watermark.built_through_seq) as built_through_seq
 
     from order_items
-    cross join watermark
+    cross join run_watermark
     {%- if is_incremental() %}
     where order_items.order_date in (select order_date from changed_dates)
     {%- endif %}

@@ -1,6 +1,29 @@
 {#- One row per valid order: status, dates, line totals from fct_order_items, payments
-    captured and refunded, shipping times, and whether it was the customer's first order. -#}
+    captured and refunded, shipping times, and whether it was the customer's first order.
+
+    Incremental: a run rebuilds the orders re-validated in silver since the last build,
+    orders whose lines, payments or shipments changed, and every order of their customers
+    (for is_first_order); the post-hook removes orders that are no longer valid. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} where order_id not in"
+            ~ " (select order_id from {{ ref('orders') }})"
+        ],
+    )
+}}
+
 with
+
+validated_orders as (
+
+    select * from {{ ref('int_orders_validated') }}
+
+),
 
 orders as (
 
@@ -11,6 +34,18 @@ orders as (
 order_items as (
 
     select * from {{ ref('fct_order_items') }}
+
+),
+
+payment_changes as (
+
+    select * from {{ ref('int_payments_deduplicated') }}
+
+),
+
+shipment_changes as (
+
+    select * from {{ ref('int_shipments_deduplicated') }}
 
 ),
 
@@ -32,6 +67,89 @@ order_statuses as (
 
 ),
 
+run_watermark as (
+
+    select max(seq) as built_through_seq
+    from (
+        select validated_through_seq as seq from validated_orders
+        union all
+        select built_through_seq as seq from order_items
+        union all
+        select cdc_seq as seq from payment_changes
+        union all
+        select cdc_seq as seq from shipment_changes
+    ) as inputs
+
+),
+
+{%- if is_incremental() %}
+
+previous_build as (
+
+    select coalesce(max(built_through_seq), '') as watermark from {{ this }}
+
+),
+
+changed_orders as (
+
+    select validated_orders.order_id
+    from validated_orders
+    cross join previous_build
+    where validated_orders.validated_through_seq > previous_build.watermark
+
+    union
+
+    select order_items.order_id
+    from order_items
+    cross join previous_build
+    where order_items.built_through_seq > previous_build.watermark
+
+    union
+
+    select payment_changes.order_id
+    from payment_changes
+    cross join previous_build
+    where payment_changes.cdc_seq > previous_build.watermark
+
+    union
+
+    select shipment_changes.order_id
+    from shipment_changes
+    cross join previous_build
+    where shipment_changes.cdc_seq > previous_build.watermark
+
+),
+
+affected_orders as (
+
+    select orders.order_id
+    from orders
+    where orders.customer_id in (
+        select validated_orders.customer_id
+        from validated_orders
+        inner join changed_orders
+            on validated_orders.order_id = changed_orders.order_id
+    )
+
+),
+
+{%- endif %}
+
+customer_orders as (
+
+    select
+        order_id,
+        row_number() over (
+            partition by customer_id
+            order by placed_at, order_id
+        ) as order_sequence
+    from orders
+    {%- if is_incremental() %}
+    where order_id in (select order_id from affected_orders)
+    {%- endif %}
+
+),
+
 order_lines as (
 
     select
@@ -40,10 +158,11 @@ order_lines as (
         sum(quantity) as unit_count,
         sum(gross_amount) as gross_amount,
         sum(discount_amount) as discount_amount,
-        sum(net_amount) as net_amount,
-        sum(cost_amount) as cost_amount,
-        sum(profit_amount) as profit_amount
+        sum(net_amount) as net_amount
     from order_items
+    {%- if is_incremental() %}
+    where order_id in (select order_id from affected_orders)
+    {%- endif %}
     group by order_id
 
 ),
@@ -57,6 +176,9 @@ order_payments as (
         sum(case when payment_status = 'refunded' then amount else 0 end)
             as refunded_amount
     from payments
+    {%- if is_incremental() %}
+    where order_id in (select order_id from affected_orders)
+    {%- endif %}
     group by order_id
 
 ),
@@ -68,6 +190,9 @@ order_shipments as (
         min(shipped_at) as shipped_at,
         max(delivered_at) as delivered_at
     from shipments
+    {%- if is_incremental() %}
+    where order_id in (select order_id from affected_orders)
+    {%- endif %}
     group by order_id
 
 ),
@@ -91,8 +216,6 @@ final as (
         cast(coalesce(order_lines.discount_amount, 0) as decimal(18, 2))
             as discount_amount,
         cast(coalesce(order_lines.net_amount, 0) as decimal(18, 2)) as net_amount,
-        cast(coalesce(order_lines.cost_amount, 0) as decimal(18, 2)) as cost_amount,
-        cast(coalesce(order_lines.profit_amount, 0) as decimal(18, 2)) as profit_amount,
         cast(coalesce(order_payments.captured_amount, 0) as decimal(18, 2))
             as captured_amount,
         cast(coalesce(order_payments.refunded_amount, 0) as decimal(18, 2))
@@ -100,20 +223,23 @@ final as (
 
         -- booleans
         order_statuses.counts_as_revenue,
-        {{ as_boolean(
-            "row_number() over (partition by orders.customer_id"
-            ~ " order by orders.placed_at, orders.order_id) = 1"
-        ) }} as is_first_order,
+        {{ as_boolean('customer_orders.order_sequence = 1') }} as is_first_order,
 
         -- dates and timestamps
         cast(orders.placed_at as date) as order_date,
         orders.placed_at,
         order_shipments.shipped_at,
-        order_shipments.delivered_at
+        order_shipments.delivered_at,
+
+        -- lineage
+        run_watermark.built_through_seq
 
     from orders
+    inner join customer_orders
+        on orders.order_id = customer_orders.order_id
     inner join order_statuses
         on orders.order_status = order_statuses.order_status
+    cross join run_watermark
     left join order_lines
         on orders.order_id = order_lines.order_id
     left join order_payments

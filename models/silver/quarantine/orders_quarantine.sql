@@ -7,7 +7,9 @@ with
 validated as (
 
     select * from {{ ref('int_orders_validated') }}
-    where quarantine_reason is not null
+    where
+        {{ is_true('is_current') }}
+        and quarantine_reason is not null
 
 ),
 

@@ -17,14 +17,18 @@ with
 orders as (
 
     select * from {{ ref('int_orders_validated') }}
-    where quarantine_reason is not null
+    where
+        {{ is_true('is_current') }}
+        and quarantine_reason is not null
 
 ),
 
 order_items as (
 
     select * from {{ ref('int_order_items_validated') }}
-    where quarantine_reason is not null
+    where
+        {{ is_true('is_current') }}
+        and quarantine_reason is not null
 
 ),
 

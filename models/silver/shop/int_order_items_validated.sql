@@ -1,5 +1,5 @@
-{#- Every current order line with the first validation rule it breaks, or null. The rules,
-    in the order they are checked:
+{#- Every order line key (current or not) with the first validation rule its current row
+    breaks. The rules, in the order they are checked:
       missing_key        no order item id
       negative_quantity  quantity below zero
       negative_price     unit price or discount below zero
@@ -7,12 +7,31 @@
       orphan_order       the order does not exist (now)
       order_quarantined  the line's order is in quarantine (so gold never holds a line
                          without its order)
-    order_items.sql keeps the rows without a reason, order_items_quarantine the others. -#}
+    order_items and order_items_quarantine are views on the current rows of this table.
+
+    Incremental: a run re-validates the lines whose latest change is newer than the last
+    run's watermark, the lines of orders re-validated since, the lines of products that
+    changed, and everything after a new snapshot generation. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_item_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
-latest as (
+item_changes as (
 
     select * from {{ ref('int_order_items_deduplicated') }}
+
+),
+
+product_changes as (
+
+    select * from {{ ref('int_products_deduplicated') }}
 
 ),
 
@@ -28,10 +47,85 @@ orders as (
 
 ),
 
-current_items as (
+generations as (
 
-    select * from latest
-    where {{ cdc_is_current('order_items') }}
+    select * from {{ ref('stg_mysql__cdc_snapshots') }}
+
+),
+
+run_watermark as (
+
+    select max(seq) as validated_through_seq
+    from (
+        select cdc_seq as seq from item_changes
+        union all
+        select cdc_seq as seq from product_changes
+        union all
+        select validated_through_seq as seq from orders
+    ) as inputs
+
+),
+
+{%- if is_incremental() %}
+
+previous_run as (
+
+    select coalesce(max(validated_through_seq), '') as watermark from {{ this }}
+
+),
+
+affected_items as (
+
+    select item_changes.order_item_id
+    from item_changes
+    cross join previous_run
+    where item_changes.cdc_seq > previous_run.watermark
+
+    union
+
+    select item_changes.order_item_id
+    from item_changes
+    inner join orders
+        on item_changes.order_id = orders.order_id
+    cross join previous_run
+    where orders.validated_through_seq > previous_run.watermark
+
+    union
+
+    select item_changes.order_item_id
+    from item_changes
+    inner join product_changes
+        on item_changes.product_id = product_changes.product_id
+    cross join previous_run
+    where product_changes.cdc_seq > previous_run.watermark
+
+    union
+
+    select item_changes.order_item_id
+    from item_changes
+    cross join previous_run
+    where exists (
+        select 1
+        from generations
+        where
+            generations.table_name in ('order_items', 'products')
+            and generations.start_seq > previous_run.watermark
+    )
+
+),
+
+{%- endif %}
+
+in_scope as (
+
+    select
+        latest.*,
+        {{ as_boolean(cdc_is_current('order_items')) }} as is_current
+    from item_changes as latest
+    {%- if is_incremental() %}
+    inner join affected_items
+        on latest.order_item_id = affected_items.order_item_id
+    {%- endif %}
 
 ),
 
@@ -39,39 +133,47 @@ final as (
 
     select
         -- ids
-        current_items.order_item_id,
-        current_items.order_id,
-        current_items.product_id,
+        in_scope.order_item_id,
+        in_scope.order_id,
+        in_scope.product_id,
 
         -- numerics
-        current_items.quantity,
-        current_items.unit_price,
-        current_items.discount_amount,
+        in_scope.quantity,
+        in_scope.unit_price,
+        in_scope.discount_amount,
+
+        -- booleans
+        in_scope.is_current,
 
         -- timestamps
-        current_items.created_at,
-        current_items.updated_at,
+        in_scope.created_at,
+        in_scope.updated_at,
 
         -- lineage
-        current_items.cdc_seq,
+        in_scope.cdc_seq,
+        run_watermark.validated_through_seq,
 
         -- validation
         case
-            when current_items.order_item_id is null then 'missing_key'
-            when current_items.quantity < 0 then 'negative_quantity'
+            when not ({{ is_true('in_scope.is_current') }}) then null
+            when in_scope.order_item_id is null then 'missing_key'
+            when in_scope.quantity < 0 then 'negative_quantity'
             when
-                current_items.unit_price < 0 or current_items.discount_amount < 0
+                in_scope.unit_price < 0 or in_scope.discount_amount < 0
                 then 'negative_price'
             when products.product_id is null then 'orphan_product'
-            when orders.order_id is null then 'orphan_order'
+            when
+                orders.order_id is null or not ({{ is_true('orders.is_current') }})
+                then 'orphan_order'
             when orders.quarantine_reason is not null then 'order_quarantined'
         end as quarantine_reason
 
-    from current_items
+    from in_scope
+    cross join run_watermark
     left join products
-        on current_items.product_id = products.product_id
+        on in_scope.product_id = products.product_id
     left join orders
-        on current_items.order_id = orders.order_id
+        on in_scope.order_id = orders.order_id
 
 )
 

@@ -1,5 +1,5 @@
-{#- Every current order (cleaned) with the first validation rule it breaks, or null. The
-    rules, in the order they are checked:
+{#- Every order key (current or not) with the first validation rule its current row breaks.
+    The rules, in the order they are checked:
       missing_key           no order id
       unknown_status        the trimmed, lower-cased status is not in the order_statuses seed
       orphan_customer       the customer does not exist (now)
@@ -7,18 +7,33 @@
       future_date           placed more than `future_date_tolerance_hours` after this run started
       duplicate_submission  the same customer and amount as an order placed at most
                             `duplicate_window_seconds` earlier (a double-clicked checkout)
-    orders.sql keeps the rows without a reason, orders_quarantine the others. -#}
+    orders and orders_quarantine are views on the current rows of this table.
+
+    Incremental: a run re-validates only the affected orders, those whose latest change is
+    newer than the last run's watermark, every order of a customer who changed or placed a
+    changed order (orphan and duplicate checks look at them), orders held as future_date (time
+    moves on), and everything after a new snapshot generation. Keys that stopped being current
+    stay as rows with is_current false, so delete+insert replaces them like any other. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='order_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+
 with
 
-latest as (
+order_changes as (
 
     select * from {{ ref('int_orders_deduplicated') }}
 
 ),
 
-order_statuses as (
+customer_changes as (
 
-    select * from {{ ref('order_statuses') }}
+    select * from {{ ref('int_customers_deduplicated') }}
 
 ),
 
@@ -28,10 +43,100 @@ customers as (
 
 ),
 
-current_orders as (
+order_statuses as (
 
-    select * from latest
-    where {{ cdc_is_current('orders') }}
+    select * from {{ ref('order_statuses') }}
+
+),
+
+generations as (
+
+    select * from {{ ref('stg_mysql__cdc_snapshots') }}
+
+),
+
+run_watermark as (
+
+    select max(cdc_seq) as validated_through_seq
+    from (
+        select cdc_seq from order_changes
+        union all
+        select cdc_seq from customer_changes
+    ) as inputs
+
+),
+
+{%- if is_incremental() %}
+
+previous_run as (
+
+    select coalesce(max(validated_through_seq), '') as watermark from {{ this }}
+
+),
+
+touched_customers as (
+
+    select order_changes.customer_id
+    from order_changes
+    cross join previous_run
+    where order_changes.cdc_seq > previous_run.watermark
+
+    union
+
+    select customer_changes.customer_id
+    from customer_changes
+    cross join previous_run
+    where customer_changes.cdc_seq > previous_run.watermark
+
+),
+
+affected_orders as (
+
+    select order_changes.order_id
+    from order_changes
+    cross join previous_run
+    where order_changes.cdc_seq > previous_run.watermark
+
+    union
+
+    select order_changes.order_id
+    from order_changes
+    inner join touched_customers
+        on order_changes.customer_id = touched_customers.customer_id
+
+    union
+
+    select order_id
+    from {{ this }}
+    where quarantine_reason = 'future_date'
+
+    union
+
+    select order_changes.order_id
+    from order_changes
+    cross join previous_run
+    where exists (
+        select 1
+        from generations
+        where
+            generations.table_name in ('orders', 'customers')
+            and generations.start_seq > previous_run.watermark
+    )
+
+),
+
+{%- endif %}
+
+in_scope as (
+
+    select
+        latest.*,
+        {{ as_boolean(cdc_is_current('orders')) }} as is_current
+    from order_changes as latest
+    {%- if is_incremental() %}
+    inner join affected_orders
+        on latest.order_id = affected_orders.order_id
+    {%- endif %}
 
 ),
 
@@ -48,8 +153,22 @@ cleaned as (
         placed_at,
         created_at,
         updated_at,
-        cdc_seq
-    from current_orders
+        cdc_seq,
+        is_current
+    from in_scope
+
+),
+
+previous_checkout as (
+
+    select
+        order_id,
+        lag(placed_at) over (
+            partition by customer_id, total_amount
+            order by placed_at, order_id
+        ) as previous_same_checkout_at
+    from cleaned
+    where {{ is_true('is_current') }}
 
 ),
 
@@ -59,15 +178,14 @@ checked as (
         cleaned.*,
         order_statuses.order_status as accepted_status,
         customers.customer_id as existing_customer_id,
-        lag(cleaned.placed_at) over (
-            partition by cleaned.customer_id, cleaned.total_amount
-            order by cleaned.placed_at, cleaned.order_id
-        ) as previous_same_checkout_at
+        previous_checkout.previous_same_checkout_at
     from cleaned
     left join order_statuses
         on cleaned.order_status = order_statuses.order_status
     left join customers
         on cleaned.customer_id = customers.customer_id
+    left join previous_checkout
+        on cleaned.order_id = previous_checkout.order_id
 
 ),
 
@@ -75,45 +193,53 @@ final as (
 
     select
         -- ids
-        order_id,
-        customer_id,
-        shipping_address_id,
+        checked.order_id,
+        checked.customer_id,
+        checked.shipping_address_id,
 
         -- text
-        order_status,
-        order_status_as_written,
-        currency_code,
+        checked.order_status,
+        checked.order_status_as_written,
+        checked.currency_code,
 
         -- numerics
-        total_amount,
+        checked.total_amount,
+
+        -- booleans
+        checked.is_current,
 
         -- timestamps
-        placed_at,
-        created_at,
-        updated_at,
+        checked.placed_at,
+        checked.created_at,
+        checked.updated_at,
 
         -- lineage
-        cdc_seq,
+        checked.cdc_seq,
+        run_watermark.validated_through_seq,
 
         -- validation
         case
-            when order_id is null then 'missing_key'
-            when accepted_status is null then 'unknown_status'
-            when existing_customer_id is null then 'orphan_customer'
-            when placed_at is null then 'unparseable_date'
+            when not ({{ is_true('checked.is_current') }}) then null
+            when checked.order_id is null then 'missing_key'
+            when checked.accepted_status is null then 'unknown_status'
+            when checked.existing_customer_id is null then 'orphan_customer'
+            when checked.placed_at is null then 'unparseable_date'
             when
-                placed_at > {{ dbt.dateadd(
+                checked.placed_at > {{ dbt.dateadd(
                     'hour', var('future_date_tolerance_hours'), run_started_at_utc()
                 ) }}
                 then 'future_date'
             when
-                previous_same_checkout_at is not null
-                and {{ dbt.datediff('previous_same_checkout_at', 'placed_at', 'second') }}
+                checked.previous_same_checkout_at is not null
+                and {{ dbt.datediff(
+                    'checked.previous_same_checkout_at', 'checked.placed_at', 'second'
+                ) }}
                 <= {{ var('duplicate_window_seconds') }}
                 then 'duplicate_submission'
         end as quarantine_reason
 
     from checked
+    cross join run_watermark
 
 )
 

@@ -27,7 +27,9 @@ final as (
         cdc_seq
 
     from validated
-    where quarantine_reason is null
+    where
+        {{ is_true('is_current') }}
+        and quarantine_reason is null
 
 )
 

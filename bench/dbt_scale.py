@@ -1,0 +1,162 @@
+"""Benchmark `dbt build` on DuckDB at scale: a full build vs an incremental build after 1% new
+changes, with peak memory.
+
+The raw data comes the real way: a shop of --orders orders seeded into a private MariaDB,
+captured by the binlog CDC source into DuckDB, the API served locally and ingested over HTTP.
+Then, --runs times each:
+  1. `dbt build --full-refresh` (everything rebuilt from the whole change log);
+  2. production traffic touching about 1% of the orders (new orders, status transitions,
+     cancellations, ...), streamed from the binlog, then `dbt build` (incremental).
+Each dbt invocation runs in its own process; its peak RSS is read from the kernel.
+
+Usage: python bench/dbt_scale.py [--orders 1000000] [--runs 3] [--keep DIR]
+Prints each run and the medians; the README quotes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ingestion import config
+from ingestion.api.server import RunningApi, ShopApi
+from ingestion.api.world import ApiWorld
+from ingestion.dbt_runner import dbt_env, dbt_executable, project_dir
+from ingestion.ecommerce_api.runner import sync_api
+from ingestion.mysql_cdc.runner import sync
+from ingestion.services import MariaDB, free_port
+from ingestion.shop.generator import ShopConfig, generate
+from ingestion.shop.seed import seed as seed_shop
+from ingestion.shop.simulate import SimConfig, simulate
+
+PEAK = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:]).returncode; "
+    "print('PEAK_KIB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def dbt(args: list[str], duck: Path, target: Path) -> tuple[float, int, dict[str, float]]:
+    """Runs dbt; returns wall seconds, peak RSS in MiB and seconds per node (top ones)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, dbt_executable(), *args, "--target-path", str(target)],
+        cwd=project_dir(),
+        env=dbt_env({"LAKESHOP_DUCKDB_PATH": str(duck)}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        print(done.stdout[-5000:], done.stderr[-2000:])
+        raise SystemExit(f"dbt {' '.join(args)} failed")
+    peak = next(
+        int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KIB")
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    per_node = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+    return seconds, peak // 1024, per_node
+
+
+def top(per_node: dict[str, float], n: int = 6) -> str:
+    best = sorted(per_node.items(), key=lambda kv: -kv[1])[:n]
+    return ", ".join(f"{k} {v:.1f}s" for k, v in best)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--change-fraction", type=float, default=0.01)
+    parser.add_argument(
+        "--keep", type=Path, help="state folder to keep (default: a temp folder, removed)"
+    )
+    args = parser.parse_args()
+
+    home = args.keep or Path(tempfile.mkdtemp(prefix="lakeshop-bench-dbt-", dir="/tmp"))
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)
+    duck = home / "warehouse.duckdb"
+    os.environ.update(
+        LAKESHOP_HOME=str(home), LAKESHOP_DUCKDB_PATH=str(duck), LAKESHOP_WAREHOUSE="duckdb"
+    )
+    db = MariaDB(home / "mariadb", free_port())
+    db.start()
+    try:
+        target = config.MySQLTarget(
+            "127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket)
+        )
+        cdc = f"mysql://{config.CDC_USER}:{config.CDC_PASSWORD}@127.0.0.1:{db.port}/{config.SHOP_DATABASE}"
+        t = time.perf_counter()
+        shop = generate(ShopConfig(orders=args.orders, seed=7, end_date=dt.date(2026, 10, 31)))
+        figures = seed_shop(target, shop, reset=True)
+        del shop
+        print(
+            f"seeded {args.orders:,} orders ({int(figures['order_items']):,} order items) in {time.perf_counter() - t:.0f} s"
+        )
+        t = time.perf_counter()
+        snap = sync(cdc, "warehouse", quiet=True)
+        print(f"CDC snapshot: {snap.snapshot_rows:,} rows in {time.perf_counter() - t:.0f} s")
+        t = time.perf_counter()
+        with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=7))) as api:
+            api_result = sync_api(api.url, targets=("warehouse",), page_size=100)
+        print(f"API: {api_result.http.pages} pages in {time.perf_counter() - t:.0f} s")
+
+        full: list[tuple[float, int]] = []
+        incremental: list[tuple[float, int]] = []
+        changes_per_run = max(1, int(args.orders * args.change_fraction))
+        for run in range(1, args.runs + 1):
+            seconds, peak, nodes = dbt(["build", "--full-refresh"], duck, home / "target")
+            full.append((seconds, peak))
+            print(
+                f"run {run}: full build        {seconds:6.1f} s, peak {peak} MiB  (slowest: {top(nodes)})"
+            )
+            stats = simulate(
+                target,
+                SimConfig(
+                    rate=1e9, duration=3600, seed=100 + run, max_transactions=changes_per_run
+                ),
+            )
+            streamed = sync(cdc, "warehouse", quiet=True)
+            seconds, peak, nodes = dbt(["build"], duck, home / "target")
+            incremental.append((seconds, peak))
+            print(
+                f"run {run}: incremental build {seconds:6.1f} s, peak {peak} MiB after {stats.transactions:,} "
+                f"transactions ({streamed.change_rows:,} change rows)  (slowest: {top(nodes)})"
+            )
+        f = statistics.median(s for s, _ in full)
+        i = statistics.median(s for s, _ in incremental)
+        print()
+        print(f"orders                     {args.orders:,}")
+        print(
+            f"full dbt build, median     {f:.1f} s (runs {', '.join(f'{s:.1f}' for s, _ in full)})"
+        )
+        print(
+            f"incremental after {args.change_fraction:.0%}, median {i:.1f} s (runs {', '.join(f'{s:.1f}' for s, _ in incremental)})"
+        )
+        print(f"incremental / full         {i / f:.2f}")
+        print(
+            f"peak RSS full / incr.      {max(p for _, p in full)} / {max(p for _, p in incremental)} MiB"
+        )
+    finally:
+        db.stop()
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
