@@ -195,10 +195,23 @@ def cmd_ingest_api(args: argparse.Namespace) -> int:
         if args.path_prefix is not None
         else ("auth/" if args.auth != "none" else "")
     )
-    result = sync_api(base_url, auth, tuple(args.to), tuple(args.resources), args.page_size, prefix)
+    result = sync_api(
+        base_url,
+        auth,
+        tuple(args.to),
+        tuple(args.resources),
+        args.page_size,
+        prefix,
+        paging=args.paging,
+        quiet=False,
+    )
     h = result.http
     rows: list[tuple[object, ...]] = [
         ("pages", f"{h.pages:,} ({h.requests:,} requests, {duration(result.seconds)})"),
+        (
+            "records",
+            f"{result.records:,} ({human(result.records / result.seconds if result.seconds else 0)}/s)",
+        ),
         (
             "retries",
             f"{h.retries} ({', '.join(f'{k} {v}' for k, v in h.by_reason.items()) or 'none'})",
@@ -445,6 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--resources", nargs="+", default=["products", "product_categories", "carts", "users"]
     )
     p.add_argument("--page-size", type=int, default=100, help="records per page (default 100)")
+    p.add_argument(
+        "--paging",
+        choices=["offset", "page_number", "link_header"],
+        default="offset",
+        help="offset: limit/skip/total (DummyJSON, default); page_number: page/per_page, stops at "
+        "the X-Total-Count header; link_header: follows Link rel=next",
+    )
     p.add_argument("--to", nargs="+", choices=["lake", "warehouse"], default=["warehouse", "lake"])
     p.set_defaults(func=cmd_ingest_api)
 

@@ -55,13 +55,16 @@ def current_counts(path: Path) -> dict[str, int]:
     return out
 
 
-@pytest.mark.parametrize(
-    "page_size", [50, 7]
-)  # 150 products: an exact multiple, then a short last page
-def test_exact_counts_for_every_resource_and_child_table(workdir: Path, page_size: int) -> None:
+# 150 products: an exact multiple of the page size, then a short last page; each paging mode
+# must stop exactly at the end (no extra request for an empty page)
+@pytest.mark.parametrize("paging", ["offset", "page_number", "link_header"])
+@pytest.mark.parametrize("page_size", [50, 7])
+def test_exact_counts_for_every_resource_and_child_table(
+    workdir: Path, page_size: int, paging: str
+) -> None:
     world = new_world()
     with RunningApi(ShopApi(world)) as api:
-        result = sync_api(api.url, page_size=page_size)
+        result = sync_api(api.url, page_size=page_size, paging=paging)
     want = expected_counts(world)
     got = current_counts(workdir / "warehouse.duckdb")
     assert {k: got.get(k, 0) for k in want} == want
@@ -71,12 +74,33 @@ def test_exact_counts_for_every_resource_and_child_table(workdir: Path, page_siz
     )
 
 
-def test_empty_resource(workdir: Path) -> None:
+@pytest.mark.parametrize("paging", ["offset", "page_number"])
+def test_empty_resource(workdir: Path, paging: str) -> None:
     world = new_world(users=False)
     with RunningApi(ShopApi(world)) as api:
-        sync_api(api.url, page_size=50)
+        sync_api(api.url, page_size=50, paging=paging)
     got = current_counts(workdir / "warehouse.duckdb")
     assert got["products"] == 150 and got.get("users", 0) == 0 and got.get("carts", 0) == 0
+
+
+def test_bad_records_land_as_they_are(workdir: Path) -> None:
+    """Missing id, a negative price and a price that is not a number are not dropped at
+    ingestion: they land raw and silver quarantines them (int_api_products_validated)."""
+    world = new_world()
+    del world.products[4]["id"]
+    world.products[5]["price"] = -12.5
+    world.products[6]["price"] = "n/a"
+    world.products[7]["rating"] = "five"
+    with RunningApi(ShopApi(world)) as api:
+        result = sync_api(api.url, resources=("products",), page_size=50)
+    assert result.rows["products"] == 150
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        rows = duck.execute(
+            f"select count(*), count(id), count(*) filter (where price < 0), "
+            f"count(*) filter (where price__v_text = 'n/a'), "
+            f"count(*) filter (where rating__v_text = 'five') from {DATASET}.products"
+        ).fetchone()
+    assert rows == (150, 149, 1, 1, 1)
 
 
 def test_no_new_versions_without_changes_and_one_for_a_change(workdir: Path) -> None:
@@ -199,3 +223,25 @@ def test_raw_responses_in_the_lake_as_gzipped_json_lines(workdir: Path) -> None:
     assert len(lines) == result.raw_pages == result.http.pages
     product_pages = [x for x in lines if "/products?" in x["url"]]
     assert sum(len(x["body"]["products"]) for x in product_pages) == 150
+
+
+def test_updated_since_cursor_fetches_only_what_changed(workdir: Path) -> None:
+    """Where an API has an updated-since cursor (the local API has one on products), later
+    runs fetch only changed records and retire only their old versions."""
+    world = new_world()
+    cursors = {"products": ("updatedSince", "meta.updatedAt")}
+    with RunningApi(ShopApi(world)) as api:
+        first = sync_api(api.url, resources=("products",), page_size=50, cursors=cursors)
+        unchanged = sync_api(api.url, resources=("products",), page_size=50, cursors=cursors)
+        changed_id = world.products[3]["id"]
+        world.products[3]["price"] = 1.23
+        world.products[3]["meta"]["updatedAt"] = "2099-01-01T00:00:00.000Z"
+        third = sync_api(api.url, resources=("products",), page_size=50, cursors=cursors)
+    assert (first.records, unchanged.records, third.records) == (150, 0, 1)
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        current, versions, price = duck.execute(
+            f"select count(*) filter (where _dlt_valid_to is null), count(*), "
+            f"max(price) filter (where id = {changed_id} and _dlt_valid_to is null) "
+            f"from {DATASET}.products"
+        ).fetchone()  # type: ignore[misc]
+    assert (current, versions, price) == (150, 151, 1.23)

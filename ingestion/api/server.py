@@ -1,5 +1,8 @@
 """A local e-commerce REST API speaking DummyJSON's contract, with auth, rate limits and faults.
 
+``GET /products?updatedSince=<ISO time>`` (not in DummyJSON) returns only products whose
+``meta.updatedAt`` is later, for testing an updated-since cursor.
+
 Paging: ``limit`` (default 30, 0 = all) and ``skip``; envelopes
 ``{"<resource>": [...], "total": N, "skip": S, "limit": <count returned>}``; ``select=a,b``
 returns ``id`` plus the named fields. ``/auth/<path>`` serves ``/<path>`` to bearer tokens
@@ -24,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from ingestion.api.world import ApiWorld
 
@@ -232,6 +235,12 @@ class ShopApi:
     def route(self, path: str, query: dict[str, str]) -> Any:
         w = self.world
         if path == "/products":
+            since = query.get("updatedSince")
+            if since:
+                # not in DummyJSON: the updated-since cursor other APIs offer, on meta.updatedAt
+                # (ISO 8601 text in UTC, so text order is time order)
+                changed = [p for p in w.products if p["meta"]["updatedAt"] > since]
+                return page("products", changed, query)
             return page("products", w.products, query)
         if path == "/products/search":
             q = query.get("q", "").lower()
@@ -302,6 +311,21 @@ def _json_body(body: bytes) -> dict[str, Any]:
     return data
 
 
+def paging_headers(raw_path: str, payload: Any) -> dict[str, str]:
+    """X-Total-Count and Link rel="next" for a page-number request (?page=N)."""
+    url = urlparse(raw_path)
+    query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+    if "page" not in query or not isinstance(payload, dict) or "total" not in payload:
+        return {}
+    total = int(payload["total"])
+    headers = {"X-Total-Count": str(total)}
+    if int(payload["skip"]) + int(payload["limit"]) < total:
+        number = max(1, int(query["page"]) if query["page"].isdigit() else 1)
+        following = urlencode({**query, "page": str(number + 1)})
+        headers["Link"] = f'<{url.path}?{following}>; rel="next"'
+    return headers
+
+
 def _int_param(query: dict[str, str], name: str, default: int) -> int:
     raw = query.get(name, "")
     if raw == "":
@@ -323,6 +347,12 @@ def select_fields(item: dict[str, Any], query: dict[str, str]) -> dict[str, Any]
 
 
 def page(resource: str, items: Any, query: dict[str, str]) -> dict[str, Any]:
+    if "page" in query:
+        # page-number paging, as many other APIs have it: ?page=N (from 1)&per_page=M; the
+        # handler adds X-Total-Count and a Link rel="next" header (see paging_headers)
+        per_page = _int_param(query, "per_page", DEFAULT_LIMIT) or DEFAULT_LIMIT
+        number = max(1, _int_param(query, "page", 1))
+        query = {**query, "limit": str(per_page), "skip": str((number - 1) * per_page)}
     limit = _int_param(query, "limit", DEFAULT_LIMIT)
     skip = _int_param(query, "skip", 0)
     total = len(items)
@@ -413,7 +443,7 @@ class Handler(BaseHTTPRequestHandler):
             payload = api.handle(method, self.path, self.headers, body)
         except ApiError as err:
             return self._send(err.status, {"message": err.message}, err.headers)
-        return self._send(200, payload, truncate=truncate)
+        return self._send(200, payload, paging_headers(self.path, payload), truncate=truncate)
 
     def _admin_faults(self, method: str, body: bytes) -> None:
         if method == "POST":

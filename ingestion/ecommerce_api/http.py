@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -83,6 +84,8 @@ class ResilientSession(requests.Session):
         self.max_throttled = max_throttled
         self.stats = HttpStats()
         self.captured: list[dict[str, Any]] = []
+        # called with (url, body) after every good page, e.g. to draw a progress line
+        self.on_page: Callable[[str, Any], None] | None = None
         self._lock = threading.Lock()
         self._rng = random.Random()
 
@@ -144,6 +147,8 @@ class ResilientSession(requests.Session):
                             self.stats.pages += 1
                             self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
                                                   "status": response.status_code, "body": body})  # fmt: skip
+                        if self.on_page is not None:
+                            self.on_page(url, body)
                         return dispatch_hook("response", hooks, response, **kwargs)
                 else:
                     return dispatch_hook(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ from requests.auth import AuthBase
 from ingestion import destinations
 from ingestion.ecommerce_api import RESOURCES, LoginBearerAuth, ResilientSession, ecommerce_api
 from ingestion.ecommerce_api.http import HttpStats
+from ingestion.progress import Progress
 
 DATASET = "raw_ecommerce_api"
 RAW_LAYOUT = "{table_name}/dt={YYYY}-{MM}-{DD}/{load_id}.{file_id}.{ext}"
@@ -25,6 +26,7 @@ class ApiResult:
     rows: dict[str, int] = field(default_factory=dict)
     http: HttpStats = field(default_factory=HttpStats)
     raw_pages: int = 0
+    records: int = 0
     seconds: float = 0.0
 
 
@@ -66,6 +68,9 @@ def sync_api(
     page_size: int = 100,
     path_prefix: str = "",
     session: ResilientSession | None = None,
+    paging: str = "offset",
+    quiet: bool = True,
+    cursors: Mapping[str, tuple[str, str]] | None = None,
 ) -> ApiResult:
     """Fetch every resource, land the normalized tables, then the raw pages.
 
@@ -76,6 +81,24 @@ def sync_api(
     started = time.monotonic()
     session = session or ResilientSession()
     result = ApiResult(http=session.stats)
+    progress = Progress("api", unit="pages", quiet=quiet)
+    records = 0
+
+    def on_page(url: str, body: Any) -> None:
+        nonlocal records
+        records += (
+            sum(len(v) for v in body.values() if isinstance(v, list))
+            if isinstance(body, dict)
+            else len(body)
+            if isinstance(body, list)
+            else 0
+        )
+        h = session.stats
+        progress.advance(
+            1, f"{records:,} records, {h.retries} retries, {h.throttled} rate-limit waits"
+        )
+
+    session.on_page = on_page
     source = ecommerce_api(
         base_url,
         auth=auth,
@@ -83,6 +106,8 @@ def sync_api(
         resources=resources,
         page_size=page_size,
         path_prefix=path_prefix,
+        paging=paging,
+        cursors=cursors,
     )
     if "warehouse" in targets:
         pipe = destinations.pipeline("lakeshop_api_warehouse", destinations.warehouse(), DATASET)
@@ -98,5 +123,7 @@ def sync_api(
         lake = destinations.pipeline("lakeshop_api_lake", destinations.lake(RAW_LAYOUT), DATASET)
         lake.run(raw_responses(session.captured))
         result.raw_pages = len(session.captured)
+    progress.close()
+    result.records = records
     result.seconds = time.monotonic() - started
     return result
