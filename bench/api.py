@@ -50,7 +50,9 @@ def bare_loop(base_url: str, page_size: int) -> tuple[int, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--orders", type=int, default=200_000)
     parser.add_argument("--page-size", type=int, default=100)
     parser.add_argument("--runs", type=int, default=3)
@@ -59,8 +61,14 @@ def main() -> int:
     tables = generate(ShopConfig(orders=args.orders, seed=5, end_date=dt.date(2026, 10, 31))).tables
     world = ApiWorld.from_tables(tables, seed=5)
     del tables
-    print(f"API world: {len(world.products):,} products, {len(world.user_rows):,} users, {len(world.carts):,} carts")
-    figures: dict[str, list[tuple[float, int, int, int]]] = {"floor": [], "fetch": [], "end to end": []}
+    print(
+        f"API world: {len(world.products):,} products, {len(world.user_rows):,} users, {len(world.carts):,} carts"
+    )
+    figures: dict[str, list[tuple[float, int, int, int]]] = {
+        "floor": [],
+        "fetch": [],
+        "end to end": [],
+    }
     with RunningApi(ShopApi(world)) as api:
         for run in range(1, args.runs + 1):
             t = time.perf_counter()
@@ -68,7 +76,9 @@ def main() -> int:
             figures["floor"].append((time.perf_counter() - t, pages, records, 0))
             for label, targets in (("fetch", ()), ("end to end", ("warehouse",))):
                 home = Path(tempfile.mkdtemp(prefix="lakeshop-bench-api-", dir="/tmp"))
-                os.environ.update(LAKESHOP_HOME=str(home), LAKESHOP_DUCKDB_PATH=str(home / "w.duckdb"))
+                os.environ.update(
+                    LAKESHOP_HOME=str(home), LAKESHOP_DUCKDB_PATH=str(home / "w.duckdb")
+                )
                 try:
                     result = sync_api(api.url, targets=targets, page_size=args.page_size)
                 finally:
@@ -81,9 +91,7 @@ def main() -> int:
     for label, runs in figures.items():
         seconds = statistics.median(s for s, *_ in runs)
         _, pages, records, landed = runs[-1]
-        line = (
-            f"{label:<11} {seconds:6.1f} s  {pages / seconds:7.1f} pages/s  {records / seconds:9,.0f} records/s"
-        )
+        line = f"{label:<11} {seconds:6.1f} s  {pages / seconds:7.1f} pages/s  {records / seconds:9,.0f} records/s"
         if landed:
             line += f"  {landed / seconds:9,.0f} rows/s landed ({landed:,} rows)"
         line += f"  [{floor / seconds:.2f}x of the floor; runs {', '.join(f'{s:.1f}' for s, *_ in runs)}]"

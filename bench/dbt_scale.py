@@ -47,7 +47,7 @@ PEAK = (
 
 
 def dbt(args: list[str], duck: Path, target: Path) -> tuple[float, int, dict[str, float]]:
-    """Runs dbt; returns wall seconds, peak RSS in MiB and seconds per node (top ones)."""
+    """Runs dbt; returns wall seconds, peak RSS in MiB and execution seconds per node."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", PEAK, dbt_executable(), *args, "--target-path", str(target)],
@@ -65,13 +65,18 @@ def dbt(args: list[str], duck: Path, target: Path) -> tuple[float, int, dict[str
         int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KIB")
     )
     results = json.loads((target / "run_results.json").read_text())["results"]
-    per_node = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+    per_node = {r["unique_id"]: r["execution_time"] for r in results}
     return seconds, peak // 1024, per_node
+
+
+def work(per_node: dict[str, float], kind: str) -> float:
+    """Execution seconds summed over the nodes of one kind (model, test, ...), both threads."""
+    return sum(v for k, v in per_node.items() if k.split(".")[0] == kind)
 
 
 def top(per_node: dict[str, float], n: int = 6) -> str:
     best = sorted(per_node.items(), key=lambda kv: -kv[1])[:n]
-    return ", ".join(f"{k} {v:.1f}s" for k, v in best)
+    return ", ".join(f"{k.split('.')[2]} {v:.1f}s" for k, v in best)
 
 
 def main() -> int:
@@ -81,6 +86,11 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--change-fraction", type=float, default=0.01)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: reuse its shop and warehouse, skip seeding and ingestion",
+    )
     parser.add_argument(
         "--keep", type=Path, help="state folder to keep (default: a temp folder, removed)"
     )
@@ -100,23 +110,27 @@ def main() -> int:
             "127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket)
         )
         cdc = f"mysql://{config.CDC_USER}:{config.CDC_PASSWORD}@127.0.0.1:{db.port}/{config.SHOP_DATABASE}"
-        t = time.perf_counter()
-        shop = generate(ShopConfig(orders=args.orders, seed=7, end_date=dt.date(2026, 10, 31)))
-        figures = seed_shop(target, shop, reset=True)
-        del shop
-        print(
-            f"seeded {args.orders:,} orders ({int(figures['order_items']):,} order items) in {time.perf_counter() - t:.0f} s"
-        )
-        t = time.perf_counter()
-        snap = sync(cdc, "warehouse", quiet=True)
-        print(f"CDC snapshot: {snap.snapshot_rows:,} rows in {time.perf_counter() - t:.0f} s")
-        t = time.perf_counter()
-        with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=7))) as api:
-            api_result = sync_api(api.url, targets=("warehouse",), page_size=100)
-        print(f"API: {api_result.http.pages} pages in {time.perf_counter() - t:.0f} s")
+        if args.reuse and duck.exists():
+            print(f"reusing the shop and warehouse in {home}")
+        else:
+            t = time.perf_counter()
+            shop = generate(ShopConfig(orders=args.orders, seed=7, end_date=dt.date(2026, 10, 31)))
+            figures = seed_shop(target, shop, reset=True)
+            del shop
+            print(
+                f"seeded {args.orders:,} orders ({int(figures['order_items']):,} order items) in {time.perf_counter() - t:.0f} s"
+            )
+            t = time.perf_counter()
+            snap = sync(cdc, "warehouse", quiet=True)
+            print(f"CDC snapshot: {snap.snapshot_rows:,} rows in {time.perf_counter() - t:.0f} s")
+            t = time.perf_counter()
+            with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=7))) as api:
+                api_result = sync_api(api.url, targets=("warehouse",), page_size=100)
+            print(f"API: {api_result.http.pages} pages in {time.perf_counter() - t:.0f} s")
 
         full: list[tuple[float, int]] = []
         incremental: list[tuple[float, int]] = []
+        split: dict[str, list[tuple[float, float]]] = {"full": [], "incremental": []}
         changes_per_run = max(1, int(args.orders * args.change_fraction))
         for run in range(1, args.runs + 1):
             seconds, peak, nodes = dbt(["build", "--full-refresh"], duck, home / "target")
@@ -133,6 +147,7 @@ def main() -> int:
             streamed = sync(cdc, "warehouse", quiet=True)
             seconds, peak, nodes = dbt(["build"], duck, home / "target")
             incremental.append((seconds, peak))
+            split["incremental"].append((work(nodes, "model"), work(nodes, "test")))
             print(
                 f"run {run}: incremental build {seconds:6.1f} s, peak {peak} MiB after {stats.transactions:,} "
                 f"transactions ({streamed.change_rows:,} change rows)  (slowest: {top(nodes)})"

@@ -33,11 +33,7 @@ renamed as (
             as minimum_order_quantity,
 
         -- versions
-        cast(_content_hash as {{ dbt.type_string() }}) as content_hash,
-        {{ to_utc('_dlt_valid_from') }} as valid_from,
-        {{ to_utc('_dlt_valid_to') }} as valid_to,
-        {{ as_boolean('_dlt_valid_to is null') }} as is_current_version,
-        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id
+        {{ dlt_scd2_columns() }}
 
     from source
 

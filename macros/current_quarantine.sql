@@ -1,0 +1,55 @@
+{#- The body of a `<entity>_quarantine` model: the rows of a validated model that broke a
+    rule, with when that finding was first detected (from quarantine_history).
+    `current_only` filters on the validated model's is_current column (change-log entities
+    keep tombstones there; API entities hold current versions only). -#}
+{% macro current_quarantine(validated_model, entity, key_column, version_column, current_only=true) -%}
+with
+
+validated as (
+
+    select * from {{ ref(validated_model) }}
+    where
+        {%- if current_only %}
+        {{ lakeshop.is_true('is_current') }}
+        and
+        {%- endif %}
+        quarantine_reason is not null
+
+),
+
+history as (
+
+    select * from {{ ref('quarantine_history') }}
+    where entity = '{{ entity }}'
+
+),
+
+first_detection as (
+
+    select
+        record_key,
+        quarantine_reason,
+        record_version,
+        min(first_detected_at) as first_detected_at
+    from history
+    group by record_key, quarantine_reason, record_version
+
+),
+
+final as (
+
+    select
+        validated.*,
+        first_detection.first_detected_at as quarantined_at
+    from validated
+    left join first_detection
+        on
+            coalesce(cast(validated.{{ key_column }} as {{ dbt.type_string() }}), '(missing)')
+            = first_detection.record_key
+            and validated.quarantine_reason = first_detection.quarantine_reason
+            and validated.{{ version_column }} = first_detection.record_version
+
+)
+
+select * from final
+{%- endmacro %}
