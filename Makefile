@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint pytest venv clean bench-seed
+.PHONY: demo test lint pytest venv clean bench-seed bench-cdc bench-api bench-dbt
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ pytest: venv
 
 bench-seed: venv
 	$(BIN)/python bench/seed_1m.py
+
+bench-cdc: venv
+	$(BIN)/python bench/cdc.py
+
+bench-api: venv
+	$(BIN)/python bench/api.py
+
+bench-dbt: venv
+	$(BIN)/python bench/dbt_scale.py
 
 clean:
 	rm -rf .lakeshop target logs .pytest_cache .mypy_cache .ruff_cache

@@ -135,6 +135,7 @@ def main() -> int:
         for run in range(1, args.runs + 1):
             seconds, peak, nodes = dbt(["build", "--full-refresh"], duck, home / "target")
             full.append((seconds, peak))
+            split["full"].append((work(nodes, "model"), work(nodes, "test")))
             print(
                 f"run {run}: full build        {seconds:6.1f} s, peak {peak} MiB  (slowest: {top(nodes)})"
             )
@@ -166,6 +167,13 @@ def main() -> int:
         print(
             f"peak RSS full / incr.      {max(p for _, p in full)} / {max(p for _, p in incremental)} MiB"
         )
+        for kind, index in (("model", 0), ("test", 1)):
+            in_full = statistics.median(x[index] for x in split["full"])
+            in_incremental = statistics.median(x[index] for x in split["incremental"])
+            print(
+                f"{kind} work full / incr.    {in_full:.1f} / {in_incremental:.1f} s "
+                f"(ratio {in_incremental / in_full:.2f}; execution time summed over both threads)"
+            )
     finally:
         db.stop()
         if not args.keep:
