@@ -245,7 +245,49 @@ def test_sigkill_during_snapshot_and_streaming_loses_and_duplicates_nothing(
     # No change was extracted twice: a repeated _cdc_seq can only be a load job that dlt
     # retried after its commit (at-least-once loading); _cdc_seq is the idempotency key.
     print("repeated _cdc_seq rows per table:", duplicate_seqs(workdir / "warehouse.duckdb"))
-    assert set(duplicate_origins(workdir / "warehouse.duckdb").values()) <= {0, 1}
+    origins = duplicate_origins(workdir / "warehouse.duckdb")
+    assert set(origins.values()) <= {0, 1}, (origins, _extracted_twice(workdir), hits)
+
+
+def test_a_kill_between_package_commit_and_state_save_extracts_nothing_twice(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    """dlt commits an extracted package (which carries the new state) before it saves the
+    pipeline's local state file. A kill between the two leaves a pending package whose state is
+    newer than the local one; the next process loads that package first (dlt's run() then
+    returns without extracting), and its following run must extract after that package's
+    state, not from the stale local one. Recreated exactly: extract, then restore the old
+    local state file."""
+    from ingestion.mysql_cdc import mysql_cdc
+    from ingestion.mysql_cdc.runner import cdc_pipeline
+
+    seed_shop(mariadb, "cdc_window", orders=2_000)
+    url = cdc_url(mariadb, "cdc_window")
+    sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000, max_runs=1, quiet=True)
+    pipe = cdc_pipeline("warehouse")
+    state_file = Path(pipe.working_dir) / "state.json"
+    before = state_file.read_bytes()
+    pipe.extract(
+        mysql_cdc(credentials=url, include=["order_items"], max_rows=1_000, chunk_rows=500)
+    )
+    assert state_file.read_bytes() != before and pipe.has_pending_data
+    state_file.write_bytes(before)  # what the kill leaves: a committed package, the old state
+
+    sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000, quiet=True)
+    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
+    assert_equivalent(mariadb, "cdc_window", workdir / "warehouse.duckdb", tables=["order_items"])
+
+
+def _extracted_twice(workdir: Path) -> str:
+    """For a failure message: which packages hold a repeated change, and the runs' log."""
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        rows = duck.execute(
+            "select _dlt_load_id, _cdc_op, count(*), min(_cdc_seq), max(_cdc_seq) from raw_mysql.order_items "
+            "where _cdc_seq in (select _cdc_seq from raw_mysql.order_items group by 1 having count(distinct _dlt_load_id) > 1) "
+            "group by 1, 2 order by 1"
+        ).fetchall()
+    log = (workdir / "ingest.log").read_text() if (workdir / "ingest.log").exists() else ""
+    return f"packages: {rows}\nlog tail:\n{log[-6000:]}"
 
 
 # -- schema drift ----------------------------------------------------------------------------

@@ -205,8 +205,17 @@ def sync(
                 result.messages.append(
                     f"finished moving load package {load_id}, interrupted after it was loaded"
                 )
+            had_pending = pipe.has_pending_data
             try:
                 info: Any = pipe.run(source)
+                if had_pending:
+                    # dlt's run() loaded packages left by an earlier process and returned
+                    # without extracting. Such a package can carry newer state than the local
+                    # state file (a kill between dlt committing the package and saving the
+                    # state), and dlt restores state from the destination only once per
+                    # pipeline object: restore it now, or the next run re-extracts what that
+                    # package already holds.
+                    pipe.sync_destination()
             except PipelineStepFailed as exc:
                 cause = _root_cause(exc)
                 if isinstance(cause, CdcError):
