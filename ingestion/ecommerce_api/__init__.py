@@ -125,40 +125,30 @@ def ecommerce_api(
     configs: list[Any] = []
     for name in resources:
         path, selector, paged = RESOURCES[name]
-        config: dict[str, Any] = {}
+        resource: dict[str, Any] = {
+            "name": name,
+            "endpoint": {
+                "path": path_prefix + path,
+                "data_selector": selector,
+                "paginator": paginator(paging, page_size) if paged else "single_page",
+                # offset paging sends limit/skip itself; the others need the page size and the
+                # first page number
+                "params": {"page": 1, "per_page": page_size}
+                if paged and paging != "offset"
+                else {},
+            },
+            "processing_steps": [{"map": content_hash}],
+        }
         if cursors and name in cursors:
             param, cursor_path = cursors[name]
-            config["endpoint_incremental"] = {
+            resource["endpoint"]["incremental"] = {
                 "start_param": param,
                 "cursor_path": cursor_path,
                 "initial_value": "1970-01-01T00:00:00.000Z",
             }
-            # a partial batch: retire only the versions of the records it holds
-            config["write_disposition"] = {
-                "disposition": "merge",
-                "strategy": "scd2",
-                "row_version_column_name": "_content_hash",
-            }
-            config["merge_key"] = "id"
-        configs.append(
-            {
-                "name": name,
-                "endpoint": {
-                    "path": path_prefix + path,
-                    "data_selector": selector,
-                    "paginator": paginator(paging, page_size) if paged else "single_page",
-                    # offset paging sends limit/skip itself; the others need the page size
-                    # and the first page number
-                    "params": (
-                        {"page": 1, "per_page": page_size} if paged and paging != "offset" else {}
-                    ),
-                },
-                "processing_steps": [{"map": content_hash}],
-                **{k: v for k, v in config.items() if k != "endpoint_incremental"},
-            }
-        )
-        if "endpoint_incremental" in config:
-            configs[-1]["endpoint"]["incremental"] = config["endpoint_incremental"]
+            # a partial batch: the scd2 merge retires only the versions of the records it holds
+            resource["merge_key"] = "id"
+        configs.append(resource)
     return rest_api_resources(
         {
             "client": {"base_url": base_url.rstrip("/") + "/", "session": session},

@@ -53,6 +53,15 @@ def make_auth(base_url: str, kind: str) -> AuthBase | None:
     raise SystemExit(f"--auth {kind!r}: use none, login or api_key")
 
 
+def _record_count(body: Any) -> int:
+    """Records in a page: the envelope's lists (DummyJSON), or the page itself if it is one."""
+    if isinstance(body, list):
+        return len(body)
+    if isinstance(body, dict):
+        return sum(len(v) for v in body.values() if isinstance(v, list))
+    return 0
+
+
 @dlt.resource(name="raw_responses", write_disposition="append", file_format="jsonl",
               columns={"body": {"data_type": "json"}})  # fmt: skip
 def raw_responses(pages: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -86,13 +95,7 @@ def sync_api(
 
     def on_page(url: str, body: Any) -> None:
         nonlocal records
-        records += (
-            sum(len(v) for v in body.values() if isinstance(v, list))
-            if isinstance(body, dict)
-            else len(body)
-            if isinstance(body, list)
-            else 0
-        )
+        records += _record_count(body)
         h = session.stats
         progress.advance(
             1, f"{records:,} records, {h.retries} retries, {h.throttled} rate-limit waits"
