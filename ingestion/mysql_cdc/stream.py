@@ -43,9 +43,13 @@ log = logging.getLogger("lakeshop.mysql_cdc")
 # resumes at the last commit instead.
 _binlogstream.MYSQL_EXPECTED_ERROR_CODES = []
 
+# Statements on tables only: ALTER/CREATE/DROP/RENAME need the TABLE keyword (so CREATE
+# DATABASE, CREATE INDEX or DROP VIEW are not read as a table named DATABASE, INDEX, VIEW);
+# TRUNCATE's is optional.
 DDL_TABLE = re.compile(
-    r"^\s*(?:/\*.*?\*/\s*)*(ALTER|CREATE|DROP|TRUNCATE|RENAME)\s+(?:ONLINE\s+|IGNORE\s+|TEMPORARY\s+)?"
-    r"(?:TABLE\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?((?:`[^`]+`|\w+)(?:\.(?:`[^`]+`|\w+))?)",
+    r"^\s*(?:/\*.*?\*/\s*)*(?:(ALTER|CREATE|DROP|RENAME)\s+"
+    r"(?:ONLINE\s+|IGNORE\s+|TEMPORARY\s+|OR\s+REPLACE\s+)*TABLE\s+|(TRUNCATE)\s+(?:TABLE\s+)?)"
+    r"(?:IF\s+(?:NOT\s+)?EXISTS\s+)?((?:`[^`]+`|\w+)(?:\.(?:`[^`]+`|\w+))?)",
     re.IGNORECASE | re.DOTALL,
 )
 RENAME_TO = re.compile(r"\bTO\s+((?:`[^`]+`|\w+)(?:\.(?:`[^`]+`|\w+))?)", re.IGNORECASE)
@@ -391,11 +395,11 @@ def _parse_ddl(event: QueryEvent, database: str, position: Position) -> DdlChang
     match = DDL_TABLE.match(query)
     if not match:
         return None
-    schema, table = _unquote(match.group(2))
+    schema, table = _unquote(match.group(3))
     current = event.schema.decode() if isinstance(event.schema, bytes) else str(event.schema or "")
     if (schema or current) != database:
         return None
-    kind = match.group(1).lower()
+    kind = (match.group(1) or match.group(2)).lower()
     new_name = None
     if kind == "rename" or (
         kind == "alter" and re.search(r"\bRENAME\s+(TO|AS)\b", query, re.IGNORECASE)
