@@ -224,6 +224,7 @@ def cmd_ingest_api(args: argparse.Namespace) -> int:
     rows += [
         (f"  {t}", f"{n:,}") for t, n in sorted(result.rows.items()) if not t.startswith("_dlt")
     ]
+    rows += [("note", message) for message in result.messages]
     summary(f"e-commerce API from {base_url}", rows)
     return 0
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.storages.load_package import PackageStorage
 from dlt.destinations import duckdb as duckdb_destination
 from dlt.destinations import filesystem, postgres, redshift
 
@@ -87,3 +89,51 @@ def pipeline(name: str, destination: Any, dataset: str) -> dlt.Pipeline:
         dataset_name=dataset,
         pipelines_dir=str(config.home() / "dlt"),
     )
+
+
+def _packages(storage: PackageStorage) -> Sequence[str]:
+    try:
+        return storage.list_packages()
+    except FileNotFoundError:  # a new pipeline has no package folders yet
+        return []
+
+
+def repair_interrupted_commits(pipe: dlt.Pipeline) -> list[str]:
+    """Finish the two file moves dlt does not make atomic, when a kill cut them in half.
+
+    Both windows leave the pipeline stuck forever (every later run fails the same way), and in
+    both the data is already safe, so finishing the move is exactly what dlt would have done:
+
+    - normalize renames the normalized package into the load folder and then deletes the
+      extracted package. A kill between the two leaves both; the next run normalizes the
+      extracted package again and cannot rename it over the first ("Directory not empty").
+      The rename is atomic, so the normalized package is whole: drop the extracted copy.
+    - load writes a "completed" marker into a package and then moves it to the loaded folder.
+      A kill between the two leaves a package that every run tries to complete again
+      (LoadPackageAlreadyCompleted). The marker is only written after the package's data and
+      its `_dlt_loads` row are committed: finish the move.
+
+    There is no public API for either repair; both use dlt's own package storages.
+    """
+    messages: list[str] = []
+    load = pipe._get_load_storage()
+    normalize = pipe._get_normalize_storage()
+    extracted = _packages(normalize.extracted_packages)
+    normalized = _packages(load.normalized_packages)
+    loaded = set(_packages(load.loaded_packages))
+    for load_id in extracted:
+        if load_id in normalized or load_id in loaded:
+            normalize.extracted_packages.delete_package(load_id)
+            messages.append(
+                f"dropped extracted package {load_id}: it was already normalized when a kill "
+                "interrupted dlt's commit"
+            )
+    for load_id in normalized:
+        if load.normalized_packages.is_package_completed(load_id):
+            load.storage.rename_tree(
+                load.get_normalized_package_path(load_id), load.get_loaded_package_path(load_id)
+            )
+            messages.append(
+                f"finished moving load package {load_id}, interrupted after it was loaded"
+            )
+    return messages

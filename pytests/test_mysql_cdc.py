@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -277,6 +278,50 @@ def test_a_kill_between_package_commit_and_state_save_extracts_nothing_twice(
     sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000, quiet=True)
     assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
     assert_equivalent(mariadb, "cdc_window", workdir / "warehouse.duckdb", tables=["order_items"])
+
+
+@pytest.mark.parametrize("window", ["normalize", "load"])
+def test_a_kill_inside_a_dlt_package_move_is_finished_not_stuck(
+    mariadb: MariaDB, workdir: Path, window: str
+) -> None:
+    """Two of dlt's package moves are two steps; a kill between them used to leave the
+    pipeline failing on every later run. normalize: the normalized package is renamed into the
+    load folder, then the extracted one is deleted (a kill between leaves both: "Directory not
+    empty" on every retry). load: a "completed" marker is written, then the package moves to
+    loaded/ (LoadPackageAlreadyCompleted). Each window is recreated exactly on disk."""
+    from ingestion.mysql_cdc import mysql_cdc
+    from ingestion.mysql_cdc.runner import cdc_pipeline
+
+    seed_shop(mariadb, f"cdc_{window}_window", orders=2_000)
+    url = cdc_url(mariadb, f"cdc_{window}_window")
+    sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000, max_runs=1, quiet=True)
+    pipe = cdc_pipeline("warehouse")
+    pipe.extract(
+        mysql_cdc(credentials=url, include=["order_items"], max_rows=1_000, chunk_rows=500)
+    )
+    work = Path(pipe.working_dir)
+    (extracted,) = (work / "normalize" / "extracted").iterdir()
+    load_id = extracted.name
+    if window == "normalize":
+        shutil.copytree(extracted, workdir / "extracted-copy")
+        pipe.normalize()
+        assert not extracted.exists() and (work / "load" / "normalized" / load_id).is_dir()
+        shutil.copytree(workdir / "extracted-copy", extracted)  # the kill: both are present
+    else:
+        pipe.normalize()
+        pipe.load()
+        # the kill: marked completed (data and _dlt_loads row committed) but not yet moved
+        (work / "load" / "loaded" / load_id).rename(work / "load" / "normalized" / load_id)
+
+    result = sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000,
+                  quiet=True, retries=0)  # fmt: skip
+    assert any(load_id in message for message in result.messages), result.messages
+    assert (work / "load" / "loaded" / load_id).is_dir()
+    assert not pipe.has_pending_data
+    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
+    assert_equivalent(
+        mariadb, f"cdc_{window}_window", workdir / "warehouse.duckdb", tables=["order_items"]
+    )
 
 
 def _extracted_twice(workdir: Path) -> str:

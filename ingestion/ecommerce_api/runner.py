@@ -28,6 +28,7 @@ class ApiResult:
     raw_pages: int = 0
     records: int = 0
     seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
 
 
 def make_auth(base_url: str, kind: str) -> AuthBase | None:
@@ -114,6 +115,7 @@ def sync_api(
     )
     if "warehouse" in targets:
         pipe = destinations.pipeline("lakeshop_api_warehouse", destinations.warehouse(), DATASET)
+        result.messages += destinations.repair_interrupted_commits(pipe)
         pipe.run(source, loader_file_format="parquet")
         trace = pipe.last_trace
         normalized = trace.last_normalize_info if trace is not None else None
@@ -124,6 +126,7 @@ def sync_api(
             pass
     if "lake" in targets and session.captured:
         lake = destinations.pipeline("lakeshop_api_lake", destinations.lake(RAW_LAYOUT), DATASET)
+        result.messages += destinations.repair_interrupted_commits(lake)
         lake.run(raw_responses(session.captured))
         result.raw_pages = len(session.captured)
     progress.close()

@@ -65,31 +65,6 @@ def cdc_pipeline(target: str) -> dlt.Pipeline:
     raise SystemExit(f"unknown target {target!r}: use lake or warehouse")
 
 
-def repair_interrupted_completion(pipe: dlt.Pipeline) -> list[str]:
-    """Finish packages that dlt marked loaded but was killed before moving.
-
-    dlt completes a package by writing a "completed" marker into it and then moving it to the
-    loaded folder. A crash between the two leaves a package that every later run tries to
-    complete again (LoadPackageAlreadyCompleted), so the pipeline is stuck. The marker is only
-    written after the package's data and its `_dlt_loads` row are committed, so finishing the
-    move is exactly what dlt would have done.
-    """
-    storage = pipe._get_load_storage()  # no public API for this repair
-    repaired: list[str] = []
-    try:
-        pending = storage.normalized_packages.list_packages()
-    except FileNotFoundError:  # a new pipeline has no package folders yet
-        return repaired
-    for load_id in pending:
-        if storage.normalized_packages.is_package_completed(load_id):
-            storage.storage.rename_tree(
-                storage.get_normalized_package_path(load_id),
-                storage.get_loaded_package_path(load_id),
-            )
-            repaired.append(load_id)
-    return repaired
-
-
 def _root_cause(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
@@ -201,10 +176,7 @@ def sync(
                 current_state=current_state,
                 report=report,
             )
-            for load_id in repair_interrupted_completion(pipe):
-                result.messages.append(
-                    f"finished moving load package {load_id}, interrupted after it was loaded"
-                )
+            result.messages += destinations.repair_interrupted_commits(pipe)
             had_pending = pipe.has_pending_data
             try:
                 info: Any = pipe.run(source)
