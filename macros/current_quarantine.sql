@@ -9,11 +9,8 @@ validated as (
 
     select * from {{ ref(validated_model) }}
     where
-        {%- if current_only %}
-        {{ lakeshop.is_true('is_current') }}
-        and
-        {%- endif %}
         quarantine_reason is not null
+        {% if current_only %}and {{ lakeshop.is_true('is_current') }}{% endif %}
 
 ),
 

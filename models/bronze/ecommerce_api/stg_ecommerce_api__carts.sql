@@ -20,8 +20,10 @@ renamed as (
         {{ dlt_column('total', 'decimal(18, 2)', columns) }} as total_amount,
         {{ dlt_column('discounted_total', 'decimal(18, 2)', columns) }}
             as discounted_total_amount,
-        {{ dlt_column('total_products', dbt.type_int(), columns) }} as product_count,
-        {{ dlt_column('total_quantity', dbt.type_int(), columns) }} as total_quantity,
+        {{ dlt_column('total_products', dbt.type_int(), columns) }}
+            as product_count,
+        {{ dlt_column('total_quantity', dbt.type_int(), columns) }}
+            as total_quantity,
 
         -- versions
         {{ dlt_scd2_columns() }}

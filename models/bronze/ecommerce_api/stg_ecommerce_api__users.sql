@@ -19,11 +19,14 @@ renamed as (
         {{ dlt_column('email', dbt.type_string(), columns) }} as email,
         {{ dlt_column('phone', dbt.type_string(), columns) }} as phone,
         {{ dlt_column('username', dbt.type_string(), columns) }} as username,
-        {{ dlt_column('first_name', dbt.type_string(), columns) }} as first_name,
+        {{ dlt_column('first_name', dbt.type_string(), columns) }}
+            as first_name,
         {{ dlt_column('last_name', dbt.type_string(), columns) }} as last_name,
-        {{ dlt_column('birth_date', dbt.type_string(), columns) }} as birth_date_text,
+        {{ dlt_column('birth_date', dbt.type_string(), columns) }}
+            as birth_date_text,
         {{ dlt_column('address__city', dbt.type_string(), columns) }} as city,
-        {{ dlt_column('address__country', dbt.type_string(), columns) }} as country,
+        {{ dlt_column('address__country', dbt.type_string(), columns) }}
+            as country,
 
         -- text
         {{ dlt_column('gender', dbt.type_string(), columns) }} as gender,

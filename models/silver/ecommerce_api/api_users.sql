@@ -1,18 +1,11 @@
-{#- The API's current users with PII masked the same way as the shop's customers: emails
-    and phones hashed with the configured salt, names, usernames, street addresses, bank and
-    identity fields dropped, the location reduced to city and country code. -#}
+{#- The API's current users, PII masked: the users that passed validation
+    (int_api_users_validated; the others are in api_users_quarantine). -#}
 with
 
-users as (
+validated as (
 
-    select * from {{ ref('stg_ecommerce_api__users') }}
-    where {{ is_true('is_current_version') }}
-
-),
-
-country_codes as (
-
-    select * from {{ ref('country_codes') }}
+    select * from {{ ref('int_api_users_validated') }}
+    where quarantine_reason is null
 
 ),
 
@@ -20,28 +13,25 @@ final as (
 
     select
         -- ids
-        users.user_id,
+        user_id,
 
         -- masked personal data
-        {{ mask_pii("lower(" ~ clean_text('users.email') ~ ")") }} as email_hash,
-        {{ mask_pii(normalize_phone('users.phone')) }} as phone_hash,
-        {{ clean_text('users.city') }} as city,
-        country_codes.country_code,
+        email_hash,
+        phone_hash,
+        city,
+        country_code,
 
         -- text
-        lower({{ clean_text('users.gender') }}) as gender,
-        lower({{ clean_text('users.user_role') }}) as user_role,
+        gender,
+        user_role,
 
         -- numerics
-        users.age,
+        age,
 
         -- versions
-        users.valid_from
+        valid_from
 
-    from users
-    left join country_codes
-        on lower({{ clean_text('users.country') }}) = country_codes.country_alias
-    where users.user_id is not null
+    from validated
 
 )
 

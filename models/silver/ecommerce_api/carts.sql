@@ -1,10 +1,11 @@
-{#- The API's current carts as shopping sessions of a user (the shop's customer id). -#}
+{#- The API's current carts as shopping sessions of a user (the shop's customer id): the
+    carts that passed validation (int_carts_validated; the others are in carts_quarantine). -#}
 with
 
-carts as (
+validated as (
 
-    select * from {{ ref('stg_ecommerce_api__carts') }}
-    where {{ is_true('is_current_version') }}
+    select * from {{ ref('int_carts_validated') }}
+    where quarantine_reason is null
 
 ),
 
@@ -13,7 +14,7 @@ final as (
     select
         -- ids
         cart_id,
-        user_id as customer_id,
+        customer_id,
         dlt_record_id,
 
         -- numerics
@@ -23,10 +24,9 @@ final as (
         discounted_total_amount,
 
         -- timestamps
-        valid_from as first_seen_at
+        first_seen_at
 
-    from carts
-    where cart_id is not null
+    from validated
 
 )
 

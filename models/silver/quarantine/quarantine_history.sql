@@ -39,11 +39,26 @@ api_products as (
 
 ),
 
+carts as (
+
+    select * from {{ ref('int_carts_validated') }}
+    where quarantine_reason is not null
+
+),
+
+api_users as (
+
+    select * from {{ ref('int_api_users_validated') }}
+    where quarantine_reason is not null
+
+),
+
 findings as (
 
     select
         'orders' as entity,
-        coalesce(cast(order_id as {{ dbt.type_string() }}), '(missing)') as record_key,
+        coalesce(cast(order_id as {{ dbt.type_string() }}), '(missing)')
+            as record_key,
         quarantine_reason,
         cdc_seq as record_version
     from orders
@@ -52,7 +67,8 @@ findings as (
 
     select
         'order_items' as entity,
-        coalesce(cast(order_item_id as {{ dbt.type_string() }}), '(missing)') as record_key,
+        coalesce(cast(order_item_id as {{ dbt.type_string() }}), '(missing)')
+            as record_key,
         quarantine_reason,
         cdc_seq as record_version
     from order_items
@@ -61,10 +77,31 @@ findings as (
 
     select
         'api_products' as entity,
-        coalesce(cast(product_id as {{ dbt.type_string() }}), '(missing)') as record_key,
+        coalesce(cast(product_id as {{ dbt.type_string() }}), '(missing)')
+            as record_key,
         quarantine_reason,
         content_hash as record_version
     from api_products
+
+    union all
+
+    select
+        'carts' as entity,
+        coalesce(cast(cart_id as {{ dbt.type_string() }}), '(missing)')
+            as record_key,
+        quarantine_reason,
+        content_hash as record_version
+    from carts
+
+    union all
+
+    select
+        'api_users' as entity,
+        coalesce(cast(user_id as {{ dbt.type_string() }}), '(missing)')
+            as record_key,
+        quarantine_reason,
+        content_hash as record_version
+    from api_users
 
 ),
 
@@ -72,7 +109,7 @@ new_findings as (
 
     select findings.*
     from findings
-    {%- if is_incremental() %}
+    {% if is_incremental() %}
     left join {{ this }} as known
         on
             findings.entity = known.entity
@@ -80,7 +117,7 @@ new_findings as (
             and findings.quarantine_reason = known.quarantine_reason
             and findings.record_version = known.record_version
     where known.entity is null
-    {%- endif %}
+    {% endif %}
 
 ),
 
@@ -94,7 +131,8 @@ final as (
 
         -- text
         cast(quarantine_reason as {{ dbt.type_string() }}) as quarantine_reason,
-        cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as detected_in_invocation_id,
+        cast('{{ invocation_id }}' as {{ dbt.type_string() }})
+            as detected_in_invocation_id,
 
         -- timestamps
         {{ run_started_at_utc() }} as first_detected_at
