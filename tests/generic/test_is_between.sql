@@ -6,14 +6,10 @@ select {{ column_name }} as out_of_range_value
 from {{ model }}
 where
     {{ column_name }} is not null
+    -- a missing bound compares with null, which is never true
     and (
-        1 = 0
-        {%- if min_value is not none %}
-        or {{ column_name }} < {{ min_value }}
-        {%- endif %}
-        {%- if max_value is not none %}
-        or {{ column_name }} > {{ max_value }}
-        {%- endif %}
+        {{ column_name }} < {{ 'null' if min_value is none else min_value }}
+        or {{ column_name }} > {{ 'null' if max_value is none else max_value }}
     )
 
 {% endtest %}

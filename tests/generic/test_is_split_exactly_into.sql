@@ -9,26 +9,26 @@ with
 source_keys as (
 
     select {{ column_name }} as record_key
-    {%- if cdc_table %}
+    {% if cdc_table %}
     from {{ model }} as latest
     where {{ lakeshop.cdc_is_current(cdc_table, 'latest') }}
-    {%- else %}
+    {% else %}
     from {{ model }}
-    {%- endif %}
+    {% endif %}
 
 ),
 
 part_keys as (
 
-    {%- for part in parts %}
+    {% for part in parts %}
     select
         {{ column_name }} as record_key,
         '{{ part }}' as part_name
     from {{ ref(part) }}
-    {%- if not loop.last %}
+    {% if not loop.last %}
     union all
-    {%- endif %}
-    {%- endfor %}
+    {% endif %}
+    {% endfor %}
 
 ),
 

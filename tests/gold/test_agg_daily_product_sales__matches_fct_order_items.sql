@@ -28,10 +28,10 @@ actual as (
 )
 
 select
-    coalesce(expected.order_date, actual.order_date) as order_date,
-    coalesce(expected.product_id, actual.product_id) as product_id,
     expected.net_amount as expected_net_amount,
-    actual.net_amount as actual_net_amount
+    actual.net_amount as actual_net_amount,
+    coalesce(expected.order_date, actual.order_date) as order_date,
+    coalesce(expected.product_id, actual.product_id) as product_id
 from expected
 full outer join actual
     on

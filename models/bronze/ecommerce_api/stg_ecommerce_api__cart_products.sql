@@ -1,4 +1,6 @@
-{%- set columns = source_column_names(source('ecommerce_api', 'carts__products')) -%}
+{%- set columns = source_column_names(
+    source('ecommerce_api', 'carts__products')
+) -%}
 
 with
 

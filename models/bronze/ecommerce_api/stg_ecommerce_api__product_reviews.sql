@@ -1,4 +1,6 @@
-{%- set columns = source_column_names(source('ecommerce_api', 'products__reviews')) -%}
+{%- set columns = source_column_names(
+    source('ecommerce_api', 'products__reviews')
+) -%}
 
 with
 
@@ -17,9 +19,12 @@ renamed as (
         cast(_dlt_list_idx as {{ dbt.type_int() }}) as list_index,
 
         -- text (reviewer name and email are PII: not carried past bronze)
-        {{ dlt_column('comment', dbt.type_string(), columns) }} as review_comment,
-        {{ dlt_column('reviewer_name', dbt.type_string(), columns) }} as reviewer_name,
-        {{ dlt_column('reviewer_email', dbt.type_string(), columns) }} as reviewer_email,
+        {{ dlt_column('comment', dbt.type_string(), columns) }}
+            as review_comment,
+        {{ dlt_column('reviewer_name', dbt.type_string(), columns) }}
+            as reviewer_name,
+        {{ dlt_column('reviewer_email', dbt.type_string(), columns) }}
+            as reviewer_email,
 
         -- numerics
         {{ dlt_column('rating', dbt.type_int(), columns) }} as rating,

@@ -14,8 +14,8 @@ renamed as (
         cast(_dlt_parent_id as {{ dbt.type_string() }}) as parent_record_id,
         cast(_dlt_list_idx as {{ dbt.type_int() }}) as list_index,
 
-        -- text
-        cast(value as {{ dbt.type_string() }}) as tag
+        -- text (sqlfluff's redshift dialect parses `tag` as a keyword: noqa)
+        cast(value as {{ dbt.type_string() }}) as tag  -- noqa: PRS, LT02
 
     from source
 

@@ -18,7 +18,8 @@ renamed as (
 
         -- text
         {{ dlt_column('title', dbt.type_string(), columns) }} as product_title,
-        {{ dlt_column('category', dbt.type_string(), columns) }} as category_slug,
+        {{ dlt_column('category', dbt.type_string(), columns) }}
+            as category_slug,
         {{ dlt_column('brand', dbt.type_string(), columns) }} as brand,
         {{ dlt_column('availability_status', dbt.type_string(), columns) }}
             as availability_status,

@@ -20,7 +20,8 @@ renamed as (
         cast(start_seq as {{ dbt.type_string() }}) as start_seq,
 
         -- numerics
-        cast({{ adapter.quote("rows") }} as {{ dbt.type_bigint() }}) as row_count,
+        cast({{ adapter.quote("rows") }} as {{ dbt.type_bigint() }})
+            as row_count,
 
         -- timestamps
         {{ to_utc('recorded_at') }} as recorded_at,

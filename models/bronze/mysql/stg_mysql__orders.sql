@@ -12,7 +12,8 @@ renamed as (
         -- ids
         cast(order_id as {{ dbt.type_bigint() }}) as order_id,
         cast(customer_id as {{ dbt.type_bigint() }}) as customer_id,
-        cast(shipping_address_id as {{ dbt.type_bigint() }}) as shipping_address_id,
+        cast(shipping_address_id as {{ dbt.type_bigint() }})
+            as shipping_address_id,
 
         -- text (status as written: cleaned and validated in silver)
         cast(status as {{ dbt.type_string() }}) as order_status,

@@ -64,7 +64,9 @@ scored as (
 
     select
         customer_orders.*,
-        {{ dbt.datediff('customer_orders.last_order_date', 'as_of.as_of_date', 'day') }}
+        {{ dbt.datediff(
+            'customer_orders.last_order_date', 'as_of.as_of_date', 'day'
+        ) }}
             as recency_days,
         ntile(5) over (
             order by
@@ -104,8 +106,10 @@ final as (
         end as rfm_segment,
 
         -- numerics
-        cast(coalesce(scored.order_count, 0) as {{ dbt.type_int() }}) as order_count,
-        cast(coalesce(scored.lifetime_value, 0) as decimal(18, 2)) as lifetime_value,
+        cast(coalesce(scored.order_count, 0) as {{ dbt.type_int() }})
+            as order_count,
+        cast(coalesce(scored.lifetime_value, 0) as decimal(18, 2))
+            as lifetime_value,
         cast(scored.recency_days as {{ dbt.type_int() }}) as recency_days,
         cast(scored.recency_score as {{ dbt.type_int() }}) as recency_score,
         cast(scored.frequency_score as {{ dbt.type_int() }}) as frequency_score,

@@ -44,8 +44,12 @@ ranked as (
 
     select
         *,
-        row_number() over (order by profit_amount desc, category_id) as profit_rank,
-        row_number() over (order by profit_amount, category_id) as reverse_profit_rank
+        row_number()
+            over (order by profit_amount desc, category_id asc)
+            as profit_rank,
+        row_number()
+            over (order by profit_amount, category_id)
+            as reverse_profit_rank
     from per_category
 
 ),

@@ -17,7 +17,8 @@ final as (
         -- numerics
         cast(count(*) as {{ dbt.type_int() }}) as order_count,
         cast(sum(net_amount) as decimal(18, 2)) as net_amount,
-        cast(sum(net_amount) / count(*) as decimal(18, 2)) as average_order_value
+        cast(sum(net_amount) / count(*) as decimal(18, 2))
+            as average_order_value
 
     from orders
     group by order_date

@@ -2,13 +2,20 @@
     discount and net. Incremental by date: a run rebuilds every date holding an order or order
     line re-validated in silver since the last build (deletes and quarantines included), plus
     the last `incremental_lookback_days` built days, replacing those dates whole
-    (delete+insert on order_date). -#}
+    (delete+insert on order_date). delete+insert replaces only the dates the new batch
+    holds, so a date whose last revenue order left (cancelled, quarantined, deleted) would
+    keep its old rows: the post-hook removes dates no revenue line holds any more. -#}
 {{
     config(
         materialized='incremental',
         unique_key='order_date',
         incremental_strategy='delete+insert',
         on_schema_change='fail',
+        post_hook=[
+            "delete from {{ this }} where order_date not in"
+            ~ " (select order_date from {{ ref('fct_order_items') }}"
+            ~ " where {{ is_true('counts_as_revenue') }})"
+        ],
     )
 }}
 
@@ -44,7 +51,7 @@ run_watermark as (
 
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() %}
 
 previous_build as (
 
@@ -83,7 +90,7 @@ changed_dates as (
 
 ),
 
-{%- endif %}
+{% endif %}
 
 final as (
 
@@ -93,10 +100,13 @@ final as (
         order_items.product_id,
 
         -- numerics
-        cast(count(distinct order_items.order_id) as {{ dbt.type_int() }}) as order_count,
-        cast(sum(order_items.quantity) as {{ dbt.type_bigint() }}) as unit_count,
+        cast(count(distinct order_items.order_id) as {{ dbt.type_int() }})
+            as order_count,
+        cast(sum(order_items.quantity) as {{ dbt.type_bigint() }})
+            as unit_count,
         cast(sum(order_items.gross_amount) as decimal(18, 2)) as gross_amount,
-        cast(sum(order_items.discount_amount) as decimal(18, 2)) as discount_amount,
+        cast(sum(order_items.discount_amount) as decimal(18, 2))
+            as discount_amount,
         cast(sum(order_items.net_amount) as decimal(18, 2)) as net_amount,
 
         -- lineage
@@ -104,9 +114,12 @@ final as (
 
     from order_items
     cross join run_watermark
-    {%- if is_incremental() %}
-    where order_items.order_date in (select order_date from changed_dates)
-    {%- endif %}
+    {% if is_incremental() %}
+    where
+        order_items.order_date in (
+            select changed_dates.order_date from changed_dates
+        )
+    {% endif %}
     group by order_items.order_date, order_items.product_id
 
 )

@@ -90,7 +90,8 @@ final as (
         cast(carts.product_count as {{ dbt.type_int() }}) as product_count,
         cast(carts.total_quantity as {{ dbt.type_int() }}) as total_quantity,
         cast(carts.total_amount as decimal(18, 2)) as cart_amount,
-        cast(carts.discounted_total_amount as decimal(18, 2)) as discounted_cart_amount,
+        cast(carts.discounted_total_amount as decimal(18, 2))
+            as discounted_cart_amount,
 
         -- timestamps
         carts.first_seen_at

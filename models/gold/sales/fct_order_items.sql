@@ -89,15 +89,19 @@ final as (
     inner join order_statuses
         on orders.order_status = order_statuses.order_status
     cross join run_watermark
-    {%- if is_incremental() %}
-    where order_items.order_item_id in (
-        select validated_items.order_item_id
-        from validated_items
-        where
-            validated_items.validated_through_seq
-            > (select coalesce(max(built_through_seq), '') from {{ this }})
-    )
-    {%- endif %}
+    {% if is_incremental() %}
+    where
+        order_items.order_item_id in (
+            select validated_items.order_item_id
+            from validated_items
+            where
+                validated_items.validated_through_seq
+                > (
+                    select coalesce(max(this_model.built_through_seq), '')
+                    from {{ this }} as this_model
+                )
+        )
+    {% endif %}
 
 )
 

@@ -82,7 +82,7 @@ run_watermark as (
 
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() %}
 
 previous_build as (
 
@@ -133,7 +133,7 @@ affected_orders as (
 
 ),
 
-{%- endif %}
+{% endif %}
 
 customer_orders as (
 
@@ -144,9 +144,9 @@ customer_orders as (
             order by placed_at, order_id
         ) as order_sequence
     from orders
-    {%- if is_incremental() %}
-    where order_id in (select order_id from affected_orders)
-    {%- endif %}
+    {% if is_incremental() %}
+    where order_id in (select affected_orders.order_id from affected_orders)
+    {% endif %}
 
 ),
 
@@ -160,9 +160,9 @@ order_lines as (
         sum(discount_amount) as discount_amount,
         sum(net_amount) as net_amount
     from order_items
-    {%- if is_incremental() %}
-    where order_id in (select order_id from affected_orders)
-    {%- endif %}
+    {% if is_incremental() %}
+    where order_id in (select affected_orders.order_id from affected_orders)
+    {% endif %}
     group by order_id
 
 ),
@@ -176,9 +176,9 @@ order_payments as (
         sum(case when payment_status = 'refunded' then amount else 0 end)
             as refunded_amount
     from payments
-    {%- if is_incremental() %}
-    where order_id in (select order_id from affected_orders)
-    {%- endif %}
+    {% if is_incremental() %}
+    where order_id in (select affected_orders.order_id from affected_orders)
+    {% endif %}
     group by order_id
 
 ),
@@ -190,9 +190,9 @@ order_shipments as (
         min(shipped_at) as shipped_at,
         max(delivered_at) as delivered_at
     from shipments
-    {%- if is_incremental() %}
-    where order_id in (select order_id from affected_orders)
-    {%- endif %}
+    {% if is_incremental() %}
+    where order_id in (select affected_orders.order_id from affected_orders)
+    {% endif %}
     group by order_id
 
 ),
@@ -209,13 +209,17 @@ final as (
         orders.currency_code,
 
         -- numerics
-        cast(coalesce(order_lines.line_count, 0) as {{ dbt.type_int() }}) as line_count,
-        cast(coalesce(order_lines.unit_count, 0) as {{ dbt.type_int() }}) as unit_count,
+        cast(coalesce(order_lines.line_count, 0) as {{ dbt.type_int() }})
+            as line_count,
+        cast(coalesce(order_lines.unit_count, 0) as {{ dbt.type_int() }})
+            as unit_count,
         cast(orders.total_amount as decimal(18, 2)) as order_total_amount,
-        cast(coalesce(order_lines.gross_amount, 0) as decimal(18, 2)) as gross_amount,
+        cast(coalesce(order_lines.gross_amount, 0) as decimal(18, 2))
+            as gross_amount,
         cast(coalesce(order_lines.discount_amount, 0) as decimal(18, 2))
             as discount_amount,
-        cast(coalesce(order_lines.net_amount, 0) as decimal(18, 2)) as net_amount,
+        cast(coalesce(order_lines.net_amount, 0) as decimal(18, 2))
+            as net_amount,
         cast(coalesce(order_payments.captured_amount, 0) as decimal(18, 2))
             as captured_amount,
         cast(coalesce(order_payments.refunded_amount, 0) as decimal(18, 2))
@@ -223,7 +227,8 @@ final as (
 
         -- booleans
         order_statuses.counts_as_revenue,
-        {{ as_boolean('customer_orders.order_sequence = 1') }} as is_first_order,
+        {{ as_boolean('customer_orders.order_sequence = 1') }}
+            as is_first_order,
 
         -- dates and timestamps
         cast(orders.placed_at as date) as order_date,

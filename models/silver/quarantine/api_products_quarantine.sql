@@ -3,4 +3,10 @@
     in the source takes it out of here and into silver on the next run; the finding stays
     in quarantine_history. -#}
 
-{{ current_quarantine('int_api_products_validated', 'api_products', 'product_id', 'content_hash', current_only=false) }}
+{{ current_quarantine(
+    'int_api_products_validated',
+    'api_products',
+    'product_id',
+    'content_hash',
+    current_only=false,
+) }}

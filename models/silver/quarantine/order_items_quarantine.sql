@@ -3,4 +3,6 @@
     in the source takes it out of here and into silver on the next run; the finding stays
     in quarantine_history. -#}
 
-{{ current_quarantine('int_order_items_validated', 'order_items', 'order_item_id', 'cdc_seq') }}
+{{ current_quarantine(
+    'int_order_items_validated', 'order_items', 'order_item_id', 'cdc_seq'
+) }}

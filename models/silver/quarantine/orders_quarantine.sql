@@ -3,4 +3,6 @@
     in the source takes it out of here and into silver on the next run; the finding stays
     in quarantine_history. -#}
 
-{{ current_quarantine('int_orders_validated', 'orders', 'order_id', 'cdc_seq') }}
+{{ current_quarantine(
+    'int_orders_validated', 'orders', 'order_id', 'cdc_seq'
+) }}

@@ -24,7 +24,8 @@ final as (
     select
         -- ids
         current_categories.category_id,
-        lower({{ clean_text('current_categories.category_slug') }}) as category_slug,
+        lower({{ clean_text('current_categories.category_slug') }})
+            as category_slug,
 
         -- text
         {{ clean_text('current_categories.category_name') }} as category_name,

@@ -66,7 +66,7 @@ run_watermark as (
 
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() %}
 
 previous_run as (
 
@@ -114,7 +114,7 @@ affected_items as (
 
 ),
 
-{%- endif %}
+{% endif %}
 
 in_scope as (
 
@@ -122,10 +122,10 @@ in_scope as (
         latest.*,
         {{ as_boolean(cdc_is_current('order_items')) }} as is_current
     from item_changes as latest
-    {%- if is_incremental() %}
+    {% if is_incremental() %}
     inner join affected_items
         on latest.order_item_id = affected_items.order_item_id
-    {%- endif %}
+    {% endif %}
 
 ),
 
@@ -163,7 +163,8 @@ final as (
                 then 'negative_price'
             when products.product_id is null then 'orphan_product'
             when
-                orders.order_id is null or not ({{ is_true('orders.is_current') }})
+                orders.order_id is null
+                or not ({{ is_true('orders.is_current') }})
                 then 'orphan_order'
             when orders.quarantine_reason is not null then 'order_quarantined'
         end as quarantine_reason

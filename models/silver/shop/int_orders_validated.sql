@@ -66,7 +66,7 @@ run_watermark as (
 
 ),
 
-{%- if is_incremental() %}
+{% if is_incremental() %}
 
 previous_run as (
 
@@ -125,7 +125,7 @@ affected_orders as (
 
 ),
 
-{%- endif %}
+{% endif %}
 
 in_scope as (
 
@@ -133,10 +133,10 @@ in_scope as (
         latest.*,
         {{ as_boolean(cdc_is_current('orders')) }} as is_current
     from order_changes as latest
-    {%- if is_incremental() %}
+    {% if is_incremental() %}
     inner join affected_orders
         on latest.order_id = affected_orders.order_id
-    {%- endif %}
+    {% endif %}
 
 ),
 

@@ -58,7 +58,10 @@ final as (
 
         -- booleans
         current_products.is_active,
-        {{ as_boolean('api_by_sku.product_id is not null or api_by_id.product_id is not null') }}
+        {{ as_boolean(
+            'api_by_sku.product_id is not null'
+            ~ ' or api_by_id.product_id is not null'
+        ) }}
             as is_in_api_catalogue,
 
         -- timestamps
