@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SQL_DIRS := models macros tests analyses
+# apt-get as root, else through sudo
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint pytest venv clean bench-seed bench-cdc bench-api bench-dbt
+.PHONY: demo test lint quality compile-offline browser pytest venv clean bench-seed bench-cdc bench-api bench-dbt
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,14 +21,35 @@ venv: $(STAMP)
 demo: venv
 	$(BIN)/lakeshop demo
 
-## Everything the project checks: lint, types, and the test suite (which starts its own
-## private services, runs the API over HTTP and `dbt build` on DuckDB).
-test: venv lint pytest
+## Everything the project checks: the pre-commit hooks over every file (sqlfluff, ruff,
+## mypy, YAML, private keys), the dbt quality gate, and the test suite (which starts its own
+## private services, runs the API over HTTP, `dbt build` on DuckDB and PostgreSQL, and the
+## docs site in headless Chromium).
+test: venv browser lint quality pytest
 
+## The pre-commit hooks over every tracked file (the same hooks run on `git commit`), then
+## sqlfluff again with the Redshift and SQL Server branches rendered, in their dialects.
 lint: venv
-	$(BIN)/ruff check ingestion pytests bench
-	$(BIN)/ruff format --check ingestion pytests bench
-	$(BIN)/mypy
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
+	LAKESHOP_SQLFLUFF_TARGET=redshift $(BIN)/sqlfluff lint --dialect redshift --processes 0 $(SQL_DIRS)
+	LAKESHOP_SQLFLUFF_TARGET=sqlserver $(BIN)/sqlfluff lint --dialect tsql --processes 0 $(SQL_DIRS)
+
+## dbt project quality gate: dbt-score on the manifest, thresholds in pyproject.toml.
+quality: venv
+	$(BIN)/lakeshop quality
+
+## Render every model for Redshift and SQL Server without a connection (profiles.yml.example).
+compile-offline: venv
+	$(BIN)/lakeshop dbt compile --target redshift --no-populate-cache --vars '{offline_compile: true}' --quiet
+	$(BIN)/lakeshop dbt compile --target sqlserver --no-populate-cache --vars '{offline_compile: true}' --quiet
+
+## Debian's Chromium for the docs-site browser test (playwright drives it; its own browser
+## download cannot work offline). Installs with apt when missing.
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian chromium for the browser tests"; \
+	  $(SUDO) apt-get install -y -qq chromium >/dev/null || { \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }; }
 
 pytest: venv
 	$(BIN)/pytest
