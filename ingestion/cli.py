@@ -242,6 +242,30 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return run_dbt(args.dbt_args)
 
 
+def cmd_build(args: argparse.Namespace) -> int:
+    from ingestion.report import run_build
+
+    return run_build(
+        args.dbt_args,
+        target=args.target,
+        webhook_url=args.webhook_url,
+        sns_topic_arn=args.sns_topic_arn,
+        alert_on=args.alert_on,
+    )
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from ingestion.docs_site import run_docs
+
+    return run_docs(port=args.port, serve=not args.no_serve, target=args.target)
+
+
+def cmd_quality(args: argparse.Namespace) -> int:
+    from ingestion.quality import run_quality
+
+    return run_quality(args.fail_project_under, args.fail_any_item_under, args.show)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lakeshop",
@@ -486,6 +510,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
+        "build",
+        help="dbt build, then a run report (terminal and markdown) and optional alerts",
+        description=(
+            "Run `dbt build`, then report models built, tests passed/warned/failed (with "
+            "sample rows of failing tests), rows quarantined per rule with the change since "
+            "the last run, and source freshness, in the terminal and as markdown under "
+            "$LAKESHOP_HOME/reports/. Exits non-zero when dbt fails or an error-severity test "
+            "fails; 3 when only an alert could not be delivered. Any other option goes to dbt "
+            "build, e.g. `lakeshop build --select gold --full-refresh`."
+        ),
+    )
+    p.add_argument("--target", help="dbt target (default: $LAKESHOP_DBT_TARGET or duckdb)")
+    p.add_argument(
+        "--webhook-url",
+        help="Slack-compatible incoming webhook (default: $LAKESHOP_ALERT_WEBHOOK_URL)",
+    )
+    p.add_argument(
+        "--sns-topic-arn", help="SNS topic to publish to (default: $LAKESHOP_ALERT_SNS_TOPIC_ARN)"
+    )
+    p.add_argument(
+        "--alert-on",
+        choices=["problems", "failures", "always", "never"],
+        default="problems",
+        help="problems (default): failures, test warnings, stale sources, growing quarantine",
+    )
+    # every other option goes to dbt build as it is (--select, --exclude, --full-refresh)
+    p.set_defaults(func=cmd_build, dbt_args=[])
+
+    p = sub.add_parser(
+        "docs",
+        help="generate the dbt docs site (and its single-file variant) and serve it",
+        description=(
+            "dbt docs generate --static into target/ (index.html with manifest and catalog, "
+            "and static_index.html with everything inlined), then serve target/ on 127.0.0.1."
+        ),
+    )
+    p.add_argument("--port", type=int, default=8080, help="port to serve on (default 8080)")
+    p.add_argument("--no-serve", action="store_true", help="generate only")
+    p.add_argument("--target", help="dbt target whose catalog to read (default duckdb)")
+    p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser(
+        "quality",
+        help="the dbt project quality gate: dbt-score on the manifest",
+        description=(
+            "dbt parse, then dbt-score with the rules and thresholds in pyproject.toml "
+            "[tool.dbt-score]: descriptions, tests on every model, names per layer, "
+            "description, loader and freshness on every source."
+        ),
+    )
+    p.add_argument("--fail-project-under", type=float, help="override the project threshold")
+    p.add_argument("--fail-any-item-under", type=float, help="override the per-item threshold")
+    p.add_argument("--show", choices=["all", "failing-items", "failing-rules"])
+    p.set_defaults(func=cmd_quality)
+
+    p = sub.add_parser(
         "dbt",
         help="run dbt in the project with lakeshop's profile",
         description="Run dbt with the project's profile (profiles.yml, created from profiles.yml.example if missing).",
@@ -499,7 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # `lakeshop build` passes the options it does not know to dbt build (--select, --exclude).
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "build":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.dbt_args = [*unknown, *args.dbt_args]
     try:
         return int(args.func(args) or 0)
     except ServiceError as exc:

@@ -105,3 +105,8 @@ def shop_mysql(url: str | None = None) -> MySQLTarget:
         database=SHOP_DATABASE,
         unix_socket=str(sock) if sock.exists() else None,
     )
+
+
+def dbt_target() -> str:
+    """The dbt target the profile picks when none is given: ``$LAKESHOP_DBT_TARGET`` or duckdb."""
+    return os.environ.get("LAKESHOP_DBT_TARGET") or "duckdb"

@@ -24,6 +24,14 @@ def project_dir() -> Path:
     )
 
 
+def target_dir() -> Path:
+    """Where dbt writes its artefacts: $DBT_TARGET_PATH (dbt reads it too), else target/."""
+    configured = os.environ.get("DBT_TARGET_PATH")
+    if configured:
+        return (project_dir() / configured).resolve()
+    return project_dir() / "target"
+
+
 def ensure_profiles(project: Path) -> Path:
     """profiles.yml beside dbt_project.yml; created from profiles.yml.example when missing."""
     profiles = project / "profiles.yml"
@@ -42,12 +50,22 @@ def dbt_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def venv_executable(name: str) -> str:
+    """A console script installed beside this Python (the project's .venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else (shutil.which(name) or name)
+
+
 def dbt_executable() -> str:
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    return venv_executable("dbt")
 
 
-def run_dbt(args: list[str], extra_env: dict[str, str] | None = None, capture: bool = False) -> int:
+def run_dbt(
+    args: list[str],
+    extra_env: dict[str, str] | None = None,
+    capture: bool = False,
+    quiet_failure: bool = False,
+) -> int:
     project = project_dir()
     config.home().mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
@@ -58,6 +76,6 @@ def run_dbt(args: list[str], extra_env: dict[str, str] | None = None, capture: b
         capture_output=capture,
         text=True,
     )
-    if capture and done.returncode != 0:
+    if capture and done.returncode != 0 and not quiet_failure:
         print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
     return done.returncode

@@ -10,10 +10,11 @@ from ingestion import config
 from ingestion.api.server import RunningApi, ShopApi
 from ingestion.api.world import ApiWorld
 from ingestion.config import MySQLTarget
-from ingestion.dbt_runner import project_dir, run_dbt
+from ingestion.docs_site import generate_docs
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from ingestion.progress import duration, summary
+from ingestion.report import run_build
 from ingestion.services import all_services
 from ingestion.shop.generator import ShopConfig, generate
 from ingestion.shop.seed import seed as seed_shop
@@ -99,16 +100,14 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
             )
         )
 
-        t = _step("dbt build on DuckDB")
-        code = run_dbt(["build"])
+        t = _step("dbt build on DuckDB, with its run report")
+        code = run_build([], alert_on="failures")
         if code != 0:
-            print("dbt build failed; see the output above")
+            print("dbt build failed; see the report above")
             return code
-        timings.append(("dbt build", duration(time.monotonic() - t)))
-        t = _step("dbt docs generate")
-        code = run_dbt(["docs", "generate"])
-        if code != 0:
-            return code
+        timings.append(("dbt build + report", duration(time.monotonic() - t)))
+        t = _step("dbt docs generate (the site and its single-file variant)")
+        site = generate_docs()
         timings.append(("dbt docs", duration(time.monotonic() - t)))
     finally:
         if not keep_running:
@@ -120,7 +119,9 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
             f"{home / 'warehouse.duckdb'} (raw_mysql, raw_ecommerce_api, bronze, silver, gold)",
         ),
         ("lake", f"{home / 'lake'} (raw_mysql parquet, raw_ecommerce_api json.gz; dt= partitions)"),
-        ("docs site", project_dir() / "target" / "index.html"),
+        ("docs site", f"{site.index} (serve it: lakeshop docs)"),
+        ("docs, one file", site.static_index),
+        ("run report", home / "reports" / "latest.md"),
         ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),
         ("", ""),
         *timings,

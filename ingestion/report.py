@@ -1,0 +1,469 @@
+"""`lakeshop build`: `dbt build`, then a short run report (terminal and markdown) and alerts.
+
+The report reads dbt's own artefacts (target/run_results.json, target/manifest.json) and
+asks the warehouse, through `dbt show` and `dbt source freshness`, for what they lack: rows
+quarantined per rule and how fresh each source is. Everything goes through dbt, so the
+report works on every target the profile has.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingestion import config
+from ingestion.dbt_runner import dbt_env, dbt_executable, project_dir, run_dbt, target_dir
+
+# Failing tests whose rows are sampled (one `dbt show` each), and rows per sample.
+SAMPLED_FAILURES = 3
+SAMPLE_ROWS = 5
+
+
+@dataclass
+class TestFailure:
+    unique_id: str
+    test: str
+    model: str
+    column: str | None
+    severity: str
+    status: str
+    failures: int | None
+    message: str
+    sample: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_error(self) -> bool:
+        return self.status == "error" or (self.status == "fail" and self.severity == "error")
+
+
+@dataclass
+class Freshness:
+    source: str
+    status: str
+    max_loaded_at: str | None
+    age_hours: float | None
+
+
+@dataclass
+class RunReport:
+    target: str
+    invocation_id: str
+    generated_at: str
+    elapsed_seconds: float
+    dbt_exit_code: int
+    models: dict[str, int]
+    seeds: dict[str, int]
+    tests: dict[str, int]
+    unit_tests: dict[str, int]
+    failures: list[TestFailure]
+    quarantine: dict[str, int]
+    previous_quarantine: dict[str, int] | None
+    freshness: list[Freshness]
+    notes: list[str] = field(default_factory=list)
+    # False when dbt stopped before writing its results: nothing to compare the next run with
+    complete: bool = True
+
+    @property
+    def failed(self) -> bool:
+        return self.dbt_exit_code != 0 or any(f.is_error for f in self.failures)
+
+    @property
+    def warned(self) -> bool:
+        return bool(
+            self.tests.get("warn")
+            or any(f.status in ("warn", "error", "runtime error") for f in self.freshness)
+        )
+
+    @property
+    def quarantine_grew(self) -> bool:
+        if self.previous_quarantine is None:
+            return False
+        return any(n > self.previous_quarantine.get(k, 0) for k, n in self.quarantine.items())
+
+    @property
+    def headline(self) -> str:
+        state = "FAILED" if self.failed else ("passed with warnings" if self.warned else "passed")
+        return f"lakeshop dbt build on {self.target} {state}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# -- reading dbt's artefacts ------------------------------------------------------------------
+def _counts(results: list[dict[str, Any]], kind: str) -> dict[str, int]:
+    return dict(Counter(r["status"] for r in results if r["unique_id"].split(".")[0] == kind))
+
+
+def _tested_model(node: dict[str, Any], nodes: dict[str, Any]) -> str:
+    attached = node.get("attached_node") or next(
+        (n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("model.")), None
+    )
+    if attached and attached in nodes:
+        return str(nodes[attached]["name"])
+    sources = [n for n in node.get("depends_on", {}).get("nodes", []) if n.startswith("source.")]
+    return sources[0].split(".", 2)[-1] if sources else "(no model)"
+
+
+def read_results() -> tuple[dict[str, Any], dict[str, Any]]:
+    target = target_dir()
+    results_file, manifest_file = target / "run_results.json", target / "manifest.json"
+    if not results_file.exists() or not manifest_file.exists():
+        raise RuntimeError(
+            f"dbt wrote no {results_file.name} or {manifest_file.name} in {target}: the build "
+            "stopped before running anything (see dbt's output above)"
+        )
+    return json.loads(results_file.read_text()), json.loads(manifest_file.read_text())
+
+
+def test_failures(results: list[dict[str, Any]], manifest: dict[str, Any]) -> list[TestFailure]:
+    nodes = manifest["nodes"]
+    found = []
+    for result in results:
+        uid = result["unique_id"]
+        if not uid.startswith(("test.", "unit_test.")) or result["status"] in ("pass", "skipped"):
+            continue
+        node = nodes.get(uid) or manifest.get("unit_tests", {}).get(uid) or {}
+        severity = str(node.get("config", {}).get("severity", "error")).lower()
+        model = (
+            str(node.get("model", "(no model)"))
+            if uid.startswith("unit_test.")
+            else _tested_model(node, nodes)
+        )
+        found.append(
+            TestFailure(
+                unique_id=uid,
+                test=str(node.get("name", uid)),
+                model=model,
+                column=node.get("column_name"),
+                severity=severity,
+                status=result["status"],
+                failures=result.get("failures"),
+                message=(result.get("message") or "").strip(),
+            )
+        )
+    return found
+
+
+# -- asking the warehouse through dbt ---------------------------------------------------------
+def dbt_show(sql: str, limit: int, target: str | None) -> list[dict[str, Any]]:
+    """Rows of a query, through `dbt show --inline` (any adapter; Jinja such as ref() works)."""
+    args = [dbt_executable(), "show", "--inline", sql, "--output", "json", "--quiet"]
+    args += ["--limit", str(limit)]
+    if target:
+        args += ["--target", target]
+    done = subprocess.run(
+        args, cwd=project_dir(), env=dbt_env(), capture_output=True, text=True, check=False
+    )
+    start = done.stdout.find("{")
+    if done.returncode != 0 or start < 0:
+        raise RuntimeError(
+            f"dbt show failed (exit {done.returncode}): {(done.stdout + done.stderr)[-600:]}"
+        )
+    return list(json.loads(done.stdout[start:])["show"])
+
+
+def quarantine_models(manifest: dict[str, Any]) -> dict[str, str]:
+    """entity -> quarantine model name, for every model under models/silver/quarantine/ that
+    ends in _quarantine (the history model is not one)."""
+    found = {}
+    for node in manifest["nodes"].values():
+        path = str(node.get("original_file_path", ""))
+        name = str(node.get("name", ""))
+        is_model = node.get("resource_type") == "model"
+        if is_model and "/quarantine/" in path and name.endswith("_quarantine"):
+            found[name.removesuffix("_quarantine")] = name
+    return dict(sorted(found.items()))
+
+
+def quarantine_counts(manifest: dict[str, Any], target: str | None) -> dict[str, int]:
+    """'<entity>: <rule>' -> rows quarantined now, from the quarantine models."""
+    models = quarantine_models(manifest)
+    if not models:
+        return {}
+    sql = "\nunion all\n".join(
+        f"select '{entity}' as entity, quarantine_reason, count(*) as row_count "
+        f"from {{{{ ref('{model}') }}}} group by quarantine_reason"
+        for entity, model in models.items()
+    )
+    rows = dbt_show(sql, limit=10_000, target=target)
+    return {
+        f"{row['entity']}: {row['quarantine_reason']}": int(row["row_count"])
+        for row in sorted(rows, key=lambda r: (r["entity"], r["quarantine_reason"]))
+    }
+
+
+def source_freshness(target: str | None) -> list[Freshness]:
+    """`dbt source freshness` into target/sources.json (its exit code says only that some
+    source is stale; the report lists which)."""
+    out = target_dir() / "sources.json"
+    out.unlink(missing_ok=True)
+    args = ["source", "freshness", "--output", str(out), "--quiet"]
+    if target:
+        args += ["--target", target]
+    run_dbt(args, capture=True, quiet_failure=True)
+    if not out.exists():
+        return [Freshness("(all sources)", "runtime error", None, None)]
+    found = []
+    for result in json.loads(out.read_text())["results"]:
+        age = result.get("max_loaded_at_time_ago_in_s")
+        found.append(
+            Freshness(
+                source=result["unique_id"].split(".", 2)[-1],
+                status=result["status"],
+                max_loaded_at=result.get("max_loaded_at"),
+                age_hours=round(age / 3600, 1) if age is not None else None,
+            )
+        )
+    return sorted(found, key=lambda f: f.source)
+
+
+# -- state between runs -----------------------------------------------------------------------
+def reports_dir() -> Path:
+    return config.home() / "reports"
+
+
+def _state_file(target: str) -> Path:
+    return reports_dir() / f"last_run.{target}.json"
+
+
+def previous_quarantine(target: str) -> dict[str, int] | None:
+    state = _state_file(target)
+    if not state.exists():
+        return None
+    return dict(json.loads(state.read_text()).get("quarantine", {}))
+
+
+# -- rendering --------------------------------------------------------------------------------
+def _status_counts(counts: dict[str, int]) -> str:
+    order = ["success", "pass", "warn", "fail", "error", "skipped", "no-op"]
+    keys = sorted(counts, key=lambda k: order.index(k) if k in order else len(order))
+    return ", ".join(f"{counts[k]} {k}" for k in keys) or "none"
+
+
+def _change(now: int, before: int | None) -> str:
+    if before is None:
+        return "new" if now else "-"
+    delta = now - before
+    return f"{delta:+d}" if delta else "="
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(report: RunReport) -> str:
+    lines = [f"# {report.headline}", ""]
+    lines.append(
+        f"{report.generated_at} · invocation `{report.invocation_id}` · "
+        f"{report.elapsed_seconds:.1f} s · dbt exit code {report.dbt_exit_code}"
+    )
+    lines += [
+        "",
+        f"- models: {_status_counts(report.models)}",
+        f"- seeds: {_status_counts(report.seeds)}",
+        f"- data tests: {_status_counts(report.tests)}",
+        f"- unit tests: {_status_counts(report.unit_tests)}",
+    ]
+    for note in report.notes:
+        lines.append(f"- note: {note}")
+    if report.failures:
+        lines += ["", "## Tests that did not pass", ""]
+        for failure in report.failures:
+            column = f", column `{failure.column}`" if failure.column else ""
+            count = f"{failure.failures} failing rows" if failure.failures is not None else ""
+            lines.append(
+                f"- **{failure.status.upper()}** ({failure.severity}) `{failure.test}` on model "
+                f"`{failure.model}`{column}: {count or failure.message}"
+            )
+            if failure.sample:
+                columns = list(failure.sample[0])
+                rows = [[str(row.get(c)) for c in columns] for row in failure.sample]
+                lines += ["", *["  " + line for line in _table(columns, rows)], ""]
+    lines += ["", "## Rows in quarantine, per rule", ""]
+    if report.quarantine or report.previous_quarantine:
+        keys = sorted(set(report.quarantine) | set(report.previous_quarantine or {}))
+        before = report.previous_quarantine
+        rows = [
+            [
+                key,
+                f"{report.quarantine.get(key, 0):,}",
+                _change(
+                    report.quarantine.get(key, 0), None if before is None else before.get(key, 0)
+                ),
+            ]
+            for key in keys
+        ]
+        lines += _table(["entity: rule", "rows", "since last run"], rows)
+    else:
+        lines.append("Nothing in quarantine.")
+    lines += ["", "## Source freshness", ""]
+    rows = [
+        [
+            f.source,
+            f.status,
+            f.max_loaded_at or "-",
+            "-" if f.age_hours is None else f"{f.age_hours}",
+        ]
+        for f in report.freshness
+    ]
+    lines += _table(["source", "status", "latest load", "age (hours)"], rows)
+    return "\n".join(lines) + "\n"
+
+
+def render_terminal(report: RunReport) -> str:
+    lines = [report.headline, "=" * len(report.headline)]
+    lines.append(f"models      {_status_counts(report.models)}")
+    lines.append(f"data tests  {_status_counts(report.tests)}")
+    lines.append(f"unit tests  {_status_counts(report.unit_tests)}")
+    for note in report.notes:
+        lines.append(f"note        {note}")
+    for failure in report.failures:
+        column = f".{failure.column}" if failure.column else ""
+        lines.append(
+            f"{failure.status.upper():<5} {failure.severity:<5} {failure.model}{column}: {failure.test}"
+            + (f" ({failure.failures} rows)" if failure.failures is not None else "")
+        )
+        for row in failure.sample:
+            lines.append("        " + ", ".join(f"{k}={v}" for k, v in row.items()))
+    total = sum(report.quarantine.values())
+    before = (
+        None if report.previous_quarantine is None else sum(report.previous_quarantine.values())
+    )
+    lines.append(f"quarantine  {total:,} rows ({_change(total, before)} since last run)")
+    for key, n in report.quarantine.items():
+        prev = (
+            None if report.previous_quarantine is None else report.previous_quarantine.get(key, 0)
+        )
+        lines.append(f"  {key:<36} {n:>8,}  {_change(n, prev)}")
+    stale = [f for f in report.freshness if f.status != "pass"]
+    lines.append(
+        f"freshness   {len(report.freshness) - len(stale)} of {len(report.freshness)} sources fresh"
+    )
+    for f in stale:
+        lines.append(f"  {f.status:<6} {f.source} (latest load {f.max_loaded_at or 'never'})")
+    return "\n".join(lines)
+
+
+# -- the command ------------------------------------------------------------------------------
+def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
+    target_name = target or config.dbt_target()
+    generated_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        run_results, manifest = read_results()
+    except RuntimeError as exc:
+        # still a report (and an alert): the build failed before it ran anything
+        return RunReport(
+            target=target_name,
+            invocation_id="(none)",
+            generated_at=generated_at,
+            elapsed_seconds=0.0,
+            dbt_exit_code=dbt_exit_code,
+            models={},
+            seeds={},
+            tests={},
+            unit_tests={},
+            failures=[],
+            quarantine={},
+            previous_quarantine=None,
+            freshness=[],
+            notes=[str(exc)],
+            complete=False,
+        )
+    results = run_results["results"]
+    by_id = {r["unique_id"]: r for r in results}
+    failures = test_failures(results, manifest)
+    notes = []
+    # dbt show and dbt source freshness rewrite run_results.json: it was read first (above).
+    for failure in [f for f in failures if f.status == "fail"][:SAMPLED_FAILURES]:
+        compiled = by_id[failure.unique_id].get("compiled_code")
+        if compiled:
+            try:
+                failure.sample = dbt_show(compiled, SAMPLE_ROWS, target)
+            except RuntimeError as exc:
+                notes.append(f"no sample rows for {failure.test}: {exc}")
+    try:
+        quarantine = quarantine_counts(manifest, target)
+    except RuntimeError as exc:
+        quarantine = {}
+        notes.append(f"quarantine counts unavailable: {exc}")
+    return RunReport(
+        target=target_name,
+        invocation_id=run_results["metadata"]["invocation_id"],
+        generated_at=generated_at,
+        elapsed_seconds=float(run_results.get("elapsed_time", 0.0)),
+        dbt_exit_code=dbt_exit_code,
+        models=_counts(results, "model"),
+        seeds=_counts(results, "seed"),
+        tests=_counts(results, "test"),
+        unit_tests=_counts(results, "unit_test"),
+        failures=failures,
+        quarantine=quarantine,
+        previous_quarantine=previous_quarantine(target_name),
+        freshness=source_freshness(target),
+        notes=notes,
+    )
+
+
+def save_report(report: RunReport) -> Path:
+    folder = reports_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    markdown = render_markdown(report)
+    path = folder / f"run_report_{report.target}_{stamp}.md"
+    path.write_text(markdown)
+    (folder / "latest.md").write_text(markdown)
+    (folder / "latest.json").write_text(json.dumps(report.to_json(), indent=2, default=str))
+    # The next run compares its quarantine with this one's (not with a build that never ran).
+    if report.complete:
+        _state_file(report.target).write_text(
+            json.dumps({"invocation_id": report.invocation_id, "quarantine": report.quarantine})
+        )
+    return path
+
+
+def run_build(
+    dbt_args: list[str],
+    target: str | None = None,
+    webhook_url: str | None = None,
+    sns_topic_arn: str | None = None,
+    alert_on: str = "problems",
+) -> int:
+    """dbt build, the report, the alerts. Exit code: dbt's when it failed, 1 when an
+    error-severity test failed, 3 when the build passed but an alert could not be sent."""
+    from ingestion.alerts import AlertError, send_alerts, should_alert
+
+    args = ["build", *dbt_args]
+    if target:
+        args += ["--target", target]
+    # a build that stops before running anything writes no results: never report the last ones
+    (target_dir() / "run_results.json").unlink(missing_ok=True)
+    code = run_dbt(args)
+    report = build_report(code, target)
+    path = save_report(report)
+    print()
+    print(render_terminal(report))
+    print(f"report      {path}")
+    errors = [f for f in report.failures if f.is_error]
+    if errors:
+        named = "; ".join(f"{f.test} on {f.model}" for f in errors[:5])
+        print(
+            f"lakeshop build: {len(errors)} error-severity test(s) failed: {named}", file=sys.stderr
+        )
+    exit_code = code if code != 0 else (1 if errors else 0)
+    if should_alert(report, alert_on):
+        try:
+            sent = send_alerts(report, path, webhook_url=webhook_url, sns_topic_arn=sns_topic_arn)
+            for where in sent:
+                print(f"alert       sent to {where}")
+        except AlertError as exc:
+            print(f"lakeshop build: {exc}", file=sys.stderr)
+            exit_code = exit_code or 3
+    return exit_code
