@@ -6,7 +6,8 @@ captured by the binlog CDC source into DuckDB, the API served locally and ingest
 Then, --runs times each:
   1. `dbt build --full-refresh` (everything rebuilt from the whole change log);
   2. production traffic touching about 1% of the orders (new orders, status transitions,
-     cancellations, ...), streamed from the binlog, then `dbt build` (incremental).
+     cancellations, ...), streamed from the binlog, then `dbt build` (incremental);
+  3. `dbt build` again with nothing new: the fixed cost of any build of this project.
 Each dbt invocation runs in its own process; its peak RSS is read from the kernel.
 
 Usage: python bench/dbt_scale.py [--orders 1000000] [--runs 3] [--keep DIR]
@@ -130,6 +131,7 @@ def main() -> int:
 
         full: list[tuple[float, int]] = []
         incremental: list[tuple[float, int]] = []
+        unchanged: list[float] = []
         split: dict[str, list[tuple[float, float]]] = {"full": [], "incremental": []}
         changes_per_run = max(1, int(args.orders * args.change_fraction))
         for run in range(1, args.runs + 1):
@@ -153,6 +155,13 @@ def main() -> int:
                 f"run {run}: incremental build {seconds:6.1f} s, peak {peak} MiB after {stats.transactions:,} "
                 f"transactions ({streamed.change_rows:,} change rows)  (slowest: {top(nodes)})"
             )
+            tests = {k: v for k, v in nodes.items() if k.startswith("test.")}
+            print(f"run {run}: slowest incremental tests: {top(tests, 10)}")
+            # the same build again with nothing new: what any dbt build of this project costs
+            # (start-up, the on-run-start check, ~340 nodes), whatever the data
+            seconds, _, nodes = dbt(["build"], duck, home / "target")
+            unchanged.append(seconds)
+            print(f"run {run}: build, nothing new  {seconds:6.1f} s")
         f = statistics.median(s for s, _ in full)
         i = statistics.median(s for s, _ in incremental)
         print()
@@ -163,7 +172,12 @@ def main() -> int:
         print(
             f"incremental after {args.change_fraction:.0%}, median {i:.1f} s (runs {', '.join(f'{s:.1f}' for s, _ in incremental)})"
         )
+        u = statistics.median(unchanged)
+        print(
+            f"nothing new, median        {u:.1f} s (runs {', '.join(f'{s:.1f}' for s in unchanged)})"
+        )
         print(f"incremental / full         {i / f:.2f}")
+        print(f"(incremental - nothing new) / full  {(i - u) / f:.2f}  (the cost the 1% adds)")
         print(
             f"peak RSS full / incr.      {max(p for _, p in full)} / {max(p for _, p in incremental)} MiB"
         )
