@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
-if TYPE_CHECKING:
-    from ingestion.report import RunReport
+from ingestion.report import RunReport, change_label
 
 ALERT_ON = ("problems", "failures", "always", "never")
 ATTEMPTS = 3
@@ -53,12 +52,10 @@ def summary_lines(report: RunReport) -> list[str]:
         )
         for row in failure.sample[:3]:
             lines.append("    " + ", ".join(f"{k}={v}" for k, v in row.items()))
-    before = report.previous_quarantine
     for key, n in report.quarantine.items():
-        prev = None if before is None else before.get(key, 0)
-        if prev is None or n != prev:
-            change = "new" if prev is None else f"{n - prev:+d}"
-            lines.append(f"quarantine {key}: {n} ({change})")
+        before = report.previous(key)
+        if n != before:
+            lines.append(f"quarantine {key}: {n} ({change_label(n, before)})")
     stale = [f.source for f in report.freshness if f.status != "pass"]
     if stale:
         lines.append(f"stale sources: {', '.join(stale)}")
@@ -67,11 +64,9 @@ def summary_lines(report: RunReport) -> list[str]:
 
 def slack_payload(report: RunReport, report_path: Path) -> dict[str, Any]:
     """Slack incoming-webhook JSON: `text` for notifications and clients without blocks."""
-    icon = (
-        ":red_circle:"
-        if report.failed
-        else (":warning:" if report.warned else ":white_check_mark:")
-    )
+    icon = {"failed": ":red_circle:", "warning": ":warning:", "passed": ":white_check_mark:"}[
+        report.status
+    ]
     body = "\n".join(summary_lines(report))
     return {
         "text": f"{icon} {report.headline}",
@@ -123,14 +118,7 @@ def publish_sns(topic_arn: str, report: RunReport, report_path: Path) -> str:
             Subject=report.headline[:100],
             Message=message,
             MessageAttributes={
-                "status": {
-                    "DataType": "String",
-                    "StringValue": "failed"
-                    if report.failed
-                    else "warning"
-                    if report.warned
-                    else "passed",
-                },
+                "status": {"DataType": "String", "StringValue": report.status},
                 "target": {"DataType": "String", "StringValue": report.target},
             },
         )

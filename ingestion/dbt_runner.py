@@ -60,22 +60,27 @@ def dbt_executable() -> str:
     return venv_executable("dbt")
 
 
-def run_dbt(
-    args: list[str],
-    extra_env: dict[str, str] | None = None,
-    capture: bool = False,
-    quiet_failure: bool = False,
-) -> int:
-    project = project_dir()
+def _dbt(
+    args: list[str], extra_env: dict[str, str] | None, target: str | None, capture: bool
+) -> subprocess.CompletedProcess[str]:
     config.home().mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [dbt_executable(), *args],
-        cwd=project,
+    return subprocess.run(
+        [dbt_executable(), *args, *(["--target", target] if target else [])],
+        cwd=project_dir(),
         env=dbt_env(extra_env),
         check=False,
         capture_output=capture,
         text=True,
     )
-    if capture and done.returncode != 0 and not quiet_failure:
-        print(done.stdout[-4000:], done.stderr[-4000:], file=sys.stderr)
-    return done.returncode
+
+
+def run_dbt(
+    args: list[str], extra_env: dict[str, str] | None = None, target: str | None = None
+) -> int:
+    """dbt in the project with lakeshop's profile, its output streamed; returns the exit code."""
+    return _dbt(args, extra_env, target, capture=False).returncode
+
+
+def capture_dbt(args: list[str], target: str | None = None) -> subprocess.CompletedProcess[str]:
+    """dbt in the project with its output captured, for a caller that reads or reports it."""
+    return _dbt(args, None, target, capture=True)

@@ -32,10 +32,7 @@ def generate_docs(target: str | None = None) -> DocsSite:
     """`dbt docs generate --static`: index.html with manifest.json and catalog.json, and
     static_index.html with both inlined. The catalog reads column types from the warehouse,
     so the models must have been built there (`lakeshop build` or `make demo`)."""
-    args = ["docs", "generate", "--static"]
-    if target:
-        args += ["--target", target]
-    code = run_dbt(args)
+    code = run_dbt(["docs", "generate", "--static"], target=target)
     site = DocsSite(target_dir())
     missing = [
         name for name in (*SITE_FILES, "static_index.html") if not (site.folder / name).exists()

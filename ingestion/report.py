@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingestion import config
-from ingestion.dbt_runner import dbt_env, dbt_executable, project_dir, run_dbt, target_dir
+from ingestion.dbt_runner import capture_dbt, run_dbt, target_dir
 
 # Failing tests whose rows are sampled (one `dbt show` each), and rows per sample.
 SAMPLED_FAILURES = 3
@@ -87,9 +86,21 @@ class RunReport:
         return any(n > self.previous_quarantine.get(k, 0) for k, n in self.quarantine.items())
 
     @property
+    def status(self) -> str:
+        """failed, warning or passed: what the headline, the alert icon and SNS attribute say."""
+        return "failed" if self.failed else ("warning" if self.warned else "passed")
+
+    @property
     def headline(self) -> str:
-        state = "FAILED" if self.failed else ("passed with warnings" if self.warned else "passed")
-        return f"lakeshop dbt build on {self.target} {state}"
+        state = {"failed": "FAILED", "warning": "passed with warnings", "passed": "passed"}
+        return f"lakeshop dbt build on {self.target} {state[self.status]}"
+
+    def previous(self, key: str) -> int | None:
+        """Rows the last complete run on this target had under a quarantine rule; None when
+        there was no such run."""
+        if self.previous_quarantine is None:
+            return None
+        return self.previous_quarantine.get(key, 0)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,13 +164,8 @@ def test_failures(results: list[dict[str, Any]], manifest: dict[str, Any]) -> li
 # -- asking the warehouse through dbt ---------------------------------------------------------
 def dbt_show(sql: str, limit: int, target: str | None) -> list[dict[str, Any]]:
     """Rows of a query, through `dbt show --inline` (any adapter; Jinja such as ref() works)."""
-    args = [dbt_executable(), "show", "--inline", sql, "--output", "json", "--quiet"]
-    args += ["--limit", str(limit)]
-    if target:
-        args += ["--target", target]
-    done = subprocess.run(
-        args, cwd=project_dir(), env=dbt_env(), capture_output=True, text=True, check=False
-    )
+    args = ["show", "--inline", sql, "--output", "json", "--quiet", "--limit", str(limit)]
+    done = capture_dbt(args, target)
     start = done.stdout.find("{")
     if done.returncode != 0 or start < 0:
         raise RuntimeError(
@@ -203,10 +209,7 @@ def source_freshness(target: str | None) -> list[Freshness]:
     source is stale; the report lists which)."""
     out = target_dir() / "sources.json"
     out.unlink(missing_ok=True)
-    args = ["source", "freshness", "--output", str(out), "--quiet"]
-    if target:
-        args += ["--target", target]
-    run_dbt(args, capture=True, quiet_failure=True)
+    capture_dbt(["source", "freshness", "--output", str(out), "--quiet"], target)
     if not out.exists():
         return [Freshness("(all sources)", "runtime error", None, None)]
     found = []
@@ -246,7 +249,8 @@ def _status_counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{counts[k]} {k}" for k in keys) or "none"
 
 
-def _change(now: int, before: int | None) -> str:
+def change_label(now: int, before: int | None) -> str:
+    """A count's change since the last run: new, -, =, +N or -N."""
     if before is None:
         return "new" if now else "-"
     delta = now - before
@@ -290,14 +294,11 @@ def render_markdown(report: RunReport) -> str:
     lines += ["", "## Rows in quarantine, per rule", ""]
     if report.quarantine or report.previous_quarantine:
         keys = sorted(set(report.quarantine) | set(report.previous_quarantine or {}))
-        before = report.previous_quarantine
         rows = [
             [
                 key,
                 f"{report.quarantine.get(key, 0):,}",
-                _change(
-                    report.quarantine.get(key, 0), None if before is None else before.get(key, 0)
-                ),
+                change_label(report.quarantine.get(key, 0), report.previous(key)),
             ]
             for key in keys
         ]
@@ -337,12 +338,9 @@ def render_terminal(report: RunReport) -> str:
     before = (
         None if report.previous_quarantine is None else sum(report.previous_quarantine.values())
     )
-    lines.append(f"quarantine  {total:,} rows ({_change(total, before)} since last run)")
+    lines.append(f"quarantine  {total:,} rows ({change_label(total, before)} since last run)")
     for key, n in report.quarantine.items():
-        prev = (
-            None if report.previous_quarantine is None else report.previous_quarantine.get(key, 0)
-        )
-        lines.append(f"  {key:<36} {n:>8,}  {_change(n, prev)}")
+        lines.append(f"  {key:<36} {n:>8,}  {change_label(n, report.previous(key))}")
     stale = [f for f in report.freshness if f.status != "pass"]
     lines.append(
         f"freshness   {len(report.freshness) - len(stale)} of {len(report.freshness)} sources fresh"
@@ -440,12 +438,9 @@ def run_build(
     error-severity test failed, 3 when the build passed but an alert could not be sent."""
     from ingestion.alerts import AlertError, send_alerts, should_alert
 
-    args = ["build", *dbt_args]
-    if target:
-        args += ["--target", target]
     # a build that stops before running anything writes no results: never report the last ones
     (target_dir() / "run_results.json").unlink(missing_ok=True)
-    code = run_dbt(args)
+    code = run_dbt(["build", *dbt_args], target=target)
     report = build_report(code, target)
     path = save_report(report)
     print()

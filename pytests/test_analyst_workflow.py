@@ -259,7 +259,7 @@ def warehouse(mariadb: MariaDB) -> Iterator[Warehouse]:
 
 def _quarantine_in_warehouse(wh: Warehouse) -> dict[str, int]:
     counts = {}
-    for entity in ("orders", "order_items", "api_products"):
+    for entity in ("orders", "order_items", "api_products", "carts", "api_users"):
         for reason, n in wh.query(
             f"select quarantine_reason, count(*) from silver.{entity}_quarantine group by 1"
         ):

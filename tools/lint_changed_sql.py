@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from ingestion.dbt_runner import venv_executable
 
 LINTED_FOLDERS = ("models/", "macros/", "tests/", "analyses/")
 
@@ -44,11 +45,6 @@ def changed_sql_files(base: str, repo: Path) -> list[str]:
     )
 
 
-def sqlfluff_executable() -> str:
-    beside = Path(sys.executable).parent / "sqlfluff"
-    return str(beside) if beside.exists() else (shutil.which("sqlfluff") or "sqlfluff")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default=os.environ.get("LINT_BASE", "origin/main"))
@@ -68,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"linting {len(files)} changed SQL file(s): {', '.join(files)}", flush=True)
     done = subprocess.run(
-        [sqlfluff_executable(), "lint", "--format", output, "--processes", "0", *files],
+        [venv_executable("sqlfluff"), "lint", "--format", output, "--processes", "0", *files],
         cwd=repo,
         check=False,
     )

@@ -1,8 +1,9 @@
 """dbt's ``adapter`` object as sqlfluff sees it: dispatch to the project's own macros, offline.
 
 ``adapter.dispatch('name', 'lakeshop')`` returns the ``<target>__name`` macro when the project
-has one (the target from LAKESHOP_SQLFLUFF_TARGET, duckdb by default), else ``default__name``, looked up in the Jinja context that sqlfluff filled from
-``load_macros_from_path``. Nothing here talks to a warehouse.
+has one (the target from LAKESHOP_SQLFLUFF_TARGET, duckdb by default), else ``default__name``,
+looked up in the Jinja context that sqlfluff filled from ``load_macros_from_path``. Nothing
+here talks to a warehouse.
 """
 
 from typing import Any
