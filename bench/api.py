@@ -24,11 +24,11 @@ from pathlib import Path
 
 import requests
 
-from ingestion.api.server import RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
 from ingestion.ecommerce_api import RESOURCES
 from ingestion.ecommerce_api.runner import sync_api
-from ingestion.shop.generator import ShopConfig, generate
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 
 def bare_loop(base_url: str, page_size: int) -> tuple[int, int]:

@@ -29,7 +29,7 @@ from pymysqlreplication.row_event import WriteRowsEvent
 from ingestion.mysql_cdc import mysql_cdc
 from ingestion.mysql_cdc.helpers import MySqlConn, master_position
 from ingestion.mysql_cdc.stream import BinlogReader
-from ingestion.services import MariaDB, free_port
+from sandbox.services import MariaDB, free_port
 
 TABLE_DDL = """CREATE TABLE {name} (
     id BIGINT UNSIGNED NOT NULL PRIMARY KEY,

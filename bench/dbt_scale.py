@@ -29,15 +29,16 @@ import time
 from pathlib import Path
 
 from ingestion import config
-from ingestion.api.server import RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
-from ingestion.dbt_runner import dbt_env, dbt_executable, project_dir
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
-from ingestion.services import MariaDB, free_port
-from ingestion.shop.generator import ShopConfig, generate
-from ingestion.shop.seed import seed as seed_shop
-from ingestion.shop.simulate import SimConfig, simulate
+from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir
+from sandbox.services import MariaDB, free_port
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed as seed_shop
+from sandbox.shop.simulate import SimConfig, simulate
+from sandbox.shop.target import MySQLTarget
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 PEAK = (
     "import resource, subprocess, sys; "
@@ -107,9 +108,7 @@ def main() -> int:
     db = MariaDB(home / "mariadb", free_port())
     db.start()
     try:
-        target = config.MySQLTarget(
-            "127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket)
-        )
+        target = MySQLTarget("127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket))
         cdc = f"mysql://{config.CDC_USER}:{config.CDC_PASSWORD}@127.0.0.1:{db.port}/{config.SHOP_DATABASE}"
         if args.reuse and duck.exists():
             print(f"reusing the shop and warehouse in {home}")

@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 from ingestion import config
-from ingestion.services import MariaDB, free_port
-from ingestion.shop.generator import ShopConfig, generate
-from ingestion.shop.seed import seed
+from sandbox.services import MariaDB, free_port
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed
+from sandbox.shop.target import MySQLTarget
 
 
 def main() -> None:
@@ -28,9 +29,7 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="lakeshop-bench-", dir="/tmp"))
     db = MariaDB(home / "mariadb", free_port())
     db.start()
-    target = config.MySQLTarget(
-        "127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket)
-    )
+    target = MySQLTarget("127.0.0.1", db.port, "root", "", config.SHOP_DATABASE, str(db.socket))
     gen_s, load_s, rows = [], [], 0
     try:
         for run in range(args.runs):

@@ -1,3 +1,1 @@
-"""lakeshop: MySQL CDC and e-commerce API ingestion for an online shop's analytics."""
-
-__version__ = "0.1.0"
+"""What runs against real systems: the dlt sources (MySQL CDC, e-commerce API), destinations."""

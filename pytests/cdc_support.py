@@ -19,7 +19,7 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from ingestion import config
 from ingestion.mysql_cdc.helpers import _time_text
-from ingestion.services import MariaDB
+from sandbox.services import MariaDB
 
 NAMING = NamingConvention()
 CLASSICMODELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "classicmodels.sql"

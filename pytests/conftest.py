@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from ingestion import config
-from ingestion.services import S3, MariaDB, Postgres, free_port
+from sandbox.services import S3, MariaDB, Postgres, free_port
+from sandbox.shop.target import MySQLTarget
 
 END_DATE = dt.date(2026, 10, 31)
 
@@ -93,7 +94,7 @@ def workdir() -> Iterator[Path]:
 
 
 @pytest.fixture()
-def shop_target(mariadb: MariaDB) -> config.MySQLTarget:
-    return config.MySQLTarget(
+def shop_target(mariadb: MariaDB) -> MySQLTarget:
+    return MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
     )

@@ -27,16 +27,17 @@ import pytest
 import sqlglot
 
 from ingestion import config
-from ingestion.api.server import RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
-from ingestion.dbt_runner import project_dir
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
-from ingestion.services import MariaDB, free_port
-from ingestion.shop.generator import ShopConfig, generate
-from ingestion.shop.seed import seed as seed_shop
+from lakeshop.dbt_runner import project_dir
 from pytests.cdc_support import cdc_url, env
 from pytests.conftest import END_DATE, make_home
+from sandbox.services import MariaDB, free_port
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed as seed_shop
+from sandbox.shop.target import MySQLTarget
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 BIN = Path(sys.executable).parent
 ORDERS = 600
@@ -230,8 +231,8 @@ class Warehouse:
             return con.execute(sql).fetchall()
 
 
-def _shop(mariadb: MariaDB) -> config.MySQLTarget:
-    return config.MySQLTarget(
+def _shop(mariadb: MariaDB) -> MySQLTarget:
+    return MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
     )
 
@@ -436,7 +437,7 @@ def test_docs_site_shows_lineage_from_sources_to_exposures_and_a_gold_model_page
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    from ingestion.docs_site import DocsSite, serve_docs
+    from lakeshop.docs_site import DocsSite, serve_docs
 
     generated = warehouse.lakeshop("docs", "--no-serve")
     assert generated.returncode == 0, generated.stdout[-3000:] + generated.stderr[-2000:]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from ingestion.api.server import Faults, RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
-from ingestion.shop.generator import ShopConfig, ShopData, generate
 from pytests.conftest import END_DATE
+from sandbox.shop.generator import ShopConfig, ShopData, generate
+from sandbox.shop_api.server import Faults, RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingestion.cli import build_parser, parse_duration
 from ingestion.progress import Progress, summary
-from ingestion.services import MariaDB, free_port
+from lakeshop.cli import build_parser, parse_duration
 from pytests.conftest import make_home
+from sandbox.services import MariaDB, free_port
 
 LAKESHOP = str(Path(sys.executable).parent / "lakeshop")
 

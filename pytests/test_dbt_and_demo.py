@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.services import free_port
 from pytests.conftest import make_home
+from sandbox.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LAKESHOP = str(Path(sys.executable).parent / "lakeshop")

@@ -22,17 +22,18 @@ import pytest
 import sqlglot
 
 from ingestion import config
-from ingestion.api.server import RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
-from ingestion.dbt_runner import dbt_env, dbt_executable, project_dir
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
-from ingestion.services import MariaDB, Postgres
-from ingestion.shop.generator import ShopConfig, generate
-from ingestion.shop.seed import seed as seed_shop
-from ingestion.shop.simulate import SimConfig, simulate
+from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir
 from pytests.cdc_support import cdc_url, env
 from pytests.conftest import END_DATE, make_home
+from sandbox.services import MariaDB, Postgres
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed as seed_shop
+from sandbox.shop.simulate import SimConfig, simulate
+from sandbox.shop.target import MySQLTarget
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 ORDERS = 1500
 SEED = 11
@@ -71,8 +72,8 @@ class Dbt:
             return con.execute(sql).fetchall()
 
 
-def _shop_target(mariadb: MariaDB) -> config.MySQLTarget:
-    return config.MySQLTarget(
+def _shop_target(mariadb: MariaDB) -> MySQLTarget:
+    return MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
     )
 

@@ -11,12 +11,12 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingestion.api.server import Faults, RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
 from ingestion.ecommerce_api import ApiPageError, LoginBearerAuth, ResilientSession
 from ingestion.ecommerce_api.runner import DATASET, sync_api
-from ingestion.shop.generator import ShopConfig, generate
 from pytests.conftest import END_DATE
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop_api.server import Faults, RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 
 def new_world(users: bool = True) -> ApiWorld:

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ingestion.shop import reference as ref
-from ingestion.shop.generator import LOAD_ORDER, ShopConfig, generate
 from pytests.conftest import END_DATE
+from sandbox.shop import reference as ref
+from sandbox.shop.generator import LOAD_ORDER, ShopConfig, generate
 
 EMAIL = re.compile(r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 PHONE = re.compile(r"^\+\d{1,3} \d{3} \d{7}$")

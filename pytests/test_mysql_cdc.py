@@ -22,10 +22,6 @@ from ingestion import config
 from ingestion.mysql_cdc.helpers import ServerSettingError
 from ingestion.mysql_cdc.runner import sync
 from ingestion.mysql_cdc.stream import DDL_TABLE
-from ingestion.services import S3, MariaDB, Postgres, free_port
-from ingestion.shop.generator import ShopConfig, generate
-from ingestion.shop.seed import seed
-from ingestion.shop.simulate import SimConfig, simulate
 from pytests.cdc_support import (
     NAMING,
     PgAsDuck,
@@ -44,12 +40,16 @@ from pytests.cdc_support import (
     source_state,
 )
 from pytests.conftest import END_DATE, make_home
+from sandbox.services import S3, MariaDB, Postgres, free_port
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed
+from sandbox.shop.simulate import SimConfig, simulate
 
 LAKESHOP = str(Path(sys.executable).parent / "lakeshop")
 
 
 def seed_shop(mariadb: MariaDB, database: str, orders: int = 3_000, seed_value: int = 7) -> None:
-    from ingestion.config import MySQLTarget
+    from sandbox.shop.target import MySQLTarget
 
     fresh_database(mariadb, database)
     target = MySQLTarget("127.0.0.1", mariadb.port, "root", "", database, str(mariadb.socket))
@@ -59,7 +59,7 @@ def seed_shop(mariadb: MariaDB, database: str, orders: int = 3_000, seed_value: 
 
 
 def test_shop_snapshot_then_changes_equal_the_source(mariadb: MariaDB, workdir: Path) -> None:
-    from ingestion.config import MySQLTarget
+    from sandbox.shop.target import MySQLTarget
 
     seed_shop(mariadb, "cdc_shop")
     url = cdc_url(mariadb, "cdc_shop")
@@ -217,7 +217,7 @@ def _kill_at(url: str, home: Path, max_rows: int, jitters: list[float]) -> list[
 def test_sigkill_during_snapshot_and_streaming_loses_and_duplicates_nothing(
     mariadb: MariaDB, workdir: Path
 ) -> None:
-    from ingestion.config import MySQLTarget
+    from sandbox.shop.target import MySQLTarget
 
     rng = random.Random(2026)
     seed_shop(mariadb, "cdc_crash", orders=30_000)
@@ -589,7 +589,7 @@ def _during_stream(mariadb: MariaDB, action: str) -> threading.Thread:
 def test_lost_connection_and_server_restart_resume_from_last_commit(
     mariadb: MariaDB, workdir: Path, action: str
 ) -> None:
-    from ingestion.config import MySQLTarget
+    from sandbox.shop.target import MySQLTarget
 
     database = f"cdc_{action}"
     seed_shop(mariadb, database, orders=1_000)

@@ -9,9 +9,9 @@ import pymysql
 import pytest
 
 from ingestion import config
-from ingestion.services import S3, MariaDB, Postgres, ServiceError, free_port, port_open
-from ingestion.services import base as services_base
 from pytests.conftest import make_home
+from sandbox.services import S3, MariaDB, Postgres, ServiceError, free_port, port_open
+from sandbox.services import base as services_base
 
 
 def our_processes(state_dir: Path) -> list[int]:
@@ -113,3 +113,30 @@ def test_postgres_needs_a_reachable_folder(tmp_path: Path) -> None:
     tmp_path.chmod(0o700)
     with pytest.raises(ServiceError, match="chmod o\\+x"):
         Postgres(locked / "pg", free_port()).start()
+
+
+def test_the_lake_keeps_its_objects_across_stop_and_start() -> None:
+    """The S3 server keeps data on disk: an object written before a stop is there after the
+    next start, byte for byte, and an unsigned or wrongly signed request is refused."""
+    import botocore.exceptions
+
+    service = S3(make_home("lakeshop-svc-") / "s3", free_port())
+    try:
+        service.start()
+        body = b"raw_mysql/orders/dt=2026-10-31/part-0.parquet " * 100
+        client = service.client()
+        client.put_object(Bucket=config.LAKE_BUCKET, Key="raw/kept.bin", Body=body)
+        client.close()
+        assert service.stop() is True
+        service.start()
+        client = service.client()
+        kept = client.get_object(Bucket=config.LAKE_BUCKET, Key="raw/kept.bin")["Body"].read()
+        client.close()
+        assert kept == body
+        intruder = service.client()
+        intruder._request_signer._credentials.secret_key = "not-the-secret"
+        with pytest.raises(botocore.exceptions.ClientError, match="SignatureDoesNotMatch"):
+            intruder.list_objects_v2(Bucket=config.LAKE_BUCKET)
+        intruder.close()
+    finally:
+        service.stop()

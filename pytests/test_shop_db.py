@@ -7,12 +7,12 @@ from decimal import Decimal
 import pyarrow.compute as pc
 import pytest
 
-from ingestion.config import MySQLTarget
-from ingestion.services import MariaDB
-from ingestion.shop.generator import LOAD_ORDER, ShopConfig, generate
-from ingestion.shop.seed import SeedError, connect, seed
-from ingestion.shop.simulate import SimConfig, simulate
 from pytests.conftest import END_DATE
+from sandbox.services import MariaDB
+from sandbox.shop.generator import LOAD_ORDER, ShopConfig, generate
+from sandbox.shop.seed import SeedError, connect, seed
+from sandbox.shop.simulate import SimConfig, simulate
+from sandbox.shop.target import MySQLTarget
 
 CFG = ShopConfig(orders=4_000, seed=3, end_date=END_DATE, dirt=0.05)
 
@@ -136,7 +136,7 @@ def test_simulate_on_an_empty_database_says_what_to_do(
     empty = MySQLTarget(
         shop_target.host, shop_target.port, "root", "", "empty_shop", shop_target.unix_socket
     )
-    from ingestion.shop.seed import create_schema
+    from sandbox.shop.seed import create_schema
 
     create_schema(empty)
     with pytest.raises(RuntimeError, match="lakeshop shop seed"):

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingestion.dbt_runner import venv_executable
+from lakeshop.dbt_runner import venv_executable
 
 LINTED_FOLDERS = ("models/", "macros/", "tests/", "analyses/")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pymysql
 
 from ingestion import config
-from ingestion.services.base import Service, ServiceError, find_binary, is_root
+from sandbox.services.base import Service, ServiceError, find_binary, is_root
 
 # Server settings CDC depends on; the CDC source checks the same list before reading.
 BINLOG_SETTINGS = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ingestion.shop import reference as ref
+from sandbox.shop import reference as ref
 
 US_PER_S = 1_000_000
 US_PER_DAY = 86_400 * US_PER_S

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ingestion.dbt_runner import dbt_env, project_dir, run_dbt, target_dir, venv_executable
+from lakeshop.dbt_runner import dbt_env, project_dir, run_dbt, target_dir, venv_executable
 
 
 def run_quality(

@@ -7,9 +7,11 @@ import datetime as dt
 import re
 import sys
 
-from ingestion import __version__, config
+from ingestion import config
 from ingestion.progress import duration, human, summary
-from ingestion.services.base import ServiceError
+from lakeshop import __version__
+from sandbox.services.base import ServiceError
+from sandbox.shop.target import shop_mysql
 
 
 def parse_duration(text: str) -> float:
@@ -32,7 +34,7 @@ def fraction(text: str) -> float:
 
 # -- services ------------------------------------------------------------------
 def cmd_services(args: argparse.Namespace) -> int:
-    from ingestion.services import all_services
+    from sandbox.services import all_services
 
     services = [s for s in all_services() if not args.only or s.name in args.only]
     if args.action == "start":
@@ -57,8 +59,8 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 # -- shop ----------------------------------------------------------------------
 def cmd_shop_seed(args: argparse.Namespace) -> int:
-    from ingestion.shop.generator import ShopConfig, generate
-    from ingestion.shop.seed import seed
+    from sandbox.shop.generator import ShopConfig, generate
+    from sandbox.shop.seed import seed
 
     cfg = ShopConfig(
         orders=args.orders,
@@ -67,7 +69,7 @@ def cmd_shop_seed(args: argparse.Namespace) -> int:
         days=args.days,
         dirt=args.dirt,
     )
-    target = config.shop_mysql(args.mysql_url)
+    target = shop_mysql(args.mysql_url)
     print(
         f"generating {args.orders:,} orders (seed {cfg.seed}, {cfg.days} days to {cfg.end_date}) ...",
         flush=True,
@@ -91,7 +93,7 @@ def cmd_shop_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_shop_simulate(args: argparse.Namespace) -> int:
-    from ingestion.shop.simulate import SimConfig, simulate
+    from sandbox.shop.simulate import SimConfig, simulate
 
     cfg = SimConfig(
         rate=args.rate,
@@ -100,7 +102,7 @@ def cmd_shop_simulate(args: argparse.Namespace) -> int:
         dirt=args.dirt,
         max_transactions=args.transactions,
     )
-    target = config.shop_mysql(args.mysql_url)
+    target = shop_mysql(args.mysql_url)
     stats = simulate(target, cfg)
     rows: list[tuple[object, ...]] = [
         ("transactions", f"{stats.transactions:,} in {duration(stats.seconds)}"),
@@ -122,7 +124,7 @@ def cmd_shop_simulate(args: argparse.Namespace) -> int:
 
 # -- api -----------------------------------------------------------------------
 def cmd_api(args: argparse.Namespace) -> int:
-    from ingestion.api.service import ApiService, serve_forever, server_argv
+    from sandbox.shop_api.service import ApiService, serve_forever, server_argv
 
     service = ApiService(
         config.home() / "api", args.port if hasattr(args, "port") else config.api_port()
@@ -231,19 +233,19 @@ def cmd_ingest_api(args: argparse.Namespace) -> int:
 
 # -- demo, dbt -----------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ingestion.demo import run_demo
+    from lakeshop.demo import run_demo
 
     return run_demo(orders=args.orders, seed_value=args.seed, keep_running=args.keep_running)
 
 
 def cmd_dbt(args: argparse.Namespace) -> int:
-    from ingestion.dbt_runner import run_dbt
+    from lakeshop.dbt_runner import run_dbt
 
     return run_dbt(args.dbt_args)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from ingestion.report import run_build
+    from lakeshop.build import run_build
 
     return run_build(
         args.dbt_args,
@@ -255,13 +257,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from ingestion.docs_site import run_docs
+    from lakeshop.docs_site import run_docs
 
     return run_docs(port=args.port, serve=not args.no_serve, target=args.target)
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from ingestion.quality import run_quality
+    from lakeshop.quality import run_quality
 
     return run_quality(args.fail_project_under, args.fail_any_item_under, args.show)
 
@@ -368,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local REST API with DummyJSON's contract over the shop's products, users and carts.",
     )
     api_sub = api.add_subparsers(dest="action", required=True, metavar="ACTION")
-    from ingestion.api.service import add_server_arguments
+    from sandbox.shop_api.service import add_server_arguments
 
     p = api_sub.add_parser(
         "serve",

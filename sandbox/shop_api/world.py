@@ -15,8 +15,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ingestion.config import MySQLTarget
-from ingestion.shop import reference as ref
+from sandbox.shop import reference as ref
+from sandbox.shop.target import MySQLTarget
 
 CARTS_FROM_ORDERS = 2_000  # the most recent orders become converted carts
 ABANDON_RATIO = 2.3  # about 70% of carts are abandoned, as in real shops
@@ -346,7 +346,7 @@ class ApiWorld:
     @classmethod
     def from_mysql(cls, target: MySQLTarget, seed: int = 42) -> ApiWorld:
         """From the live shop database: the same world the CDC source reads."""
-        from ingestion.shop.seed import connect
+        from sandbox.shop.seed import connect
 
         with connect(target) as conn, conn.cursor() as cur:
             cur.execute(

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from ingestion import config
-from ingestion.api.server import Faults, ShopApi, make_server
-from ingestion.api.world import ApiWorld
-from ingestion.services.base import Service
+from sandbox.services.base import Service
+from sandbox.shop.target import shop_mysql
+from sandbox.shop_api.server import Faults, ShopApi, make_server
+from sandbox.shop_api.world import ApiWorld
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +92,7 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
 def world_loader(args: argparse.Namespace) -> Callable[[], ApiWorld]:
     """A function that (re)builds the world from the chosen source."""
     if args.source == "synthetic":
-        from ingestion.shop.generator import ShopConfig, generate
+        from sandbox.shop.generator import ShopConfig, generate
 
         cfg = ShopConfig(
             orders=args.orders,
@@ -100,7 +100,7 @@ def world_loader(args: argparse.Namespace) -> Callable[[], ApiWorld]:
             **({"end_date": args.end_date} if args.end_date else {}),
         )
         return lambda: ApiWorld.from_tables(generate(cfg).tables, seed=args.seed)
-    target = config.shop_mysql(args.mysql_url)
+    target = shop_mysql(args.mysql_url)
     return lambda: ApiWorld.from_mysql(target, seed=args.seed)
 
 
@@ -150,7 +150,7 @@ class ApiService(Service):
             [
                 sys.executable,
                 "-m",
-                "ingestion.api.service",
+                "sandbox.shop_api.service",
                 "--state-dir",
                 str(self.dir),
                 *self.argv,
@@ -165,7 +165,7 @@ class ApiService(Service):
 
 
 def main(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ingestion.api.service")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.shop_api.service")
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--port", type=int, required=True)
     add_server_arguments(parser)

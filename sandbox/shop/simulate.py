@@ -11,11 +11,11 @@ from decimal import Decimal
 
 import pymysql
 
-from ingestion.config import MySQLTarget
 from ingestion.progress import Progress
-from ingestion.shop import reference as ref
-from ingestion.shop.generator import MALFORMED_EMAILS, ORPHAN_PRODUCT_BASE
-from ingestion.shop.seed import connect
+from sandbox.shop import reference as ref
+from sandbox.shop.generator import MALFORMED_EMAILS, ORPHAN_PRODUCT_BASE
+from sandbox.shop.seed import connect
+from sandbox.shop.target import MySQLTarget
 
 # relative frequency of each kind of transaction
 OPERATIONS: dict[str, int] = {

@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from ingestion.api.world import ApiWorld
+from sandbox.shop_api.world import ApiWorld
 
 DEFAULT_LIMIT = 30
 

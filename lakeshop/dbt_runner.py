@@ -84,3 +84,8 @@ def run_dbt(
 def capture_dbt(args: list[str], target: str | None = None) -> subprocess.CompletedProcess[str]:
     """dbt in the project with its output captured, for a caller that reads or reports it."""
     return _dbt(args, None, target, capture=True)
+
+
+def dbt_target() -> str:
+    """The dbt target the profile picks when none is given: ``$LAKESHOP_DBT_TARGET`` or duckdb."""
+    return os.environ.get("LAKESHOP_DBT_TARGET") or "duckdb"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg2
 
 from ingestion import config
-from ingestion.services.base import Service, ServiceError, find_binary, is_root
+from sandbox.services.base import Service, ServiceError, find_binary, is_root
 
 PG_BIN_DIRS = ["/usr/lib/postgresql/*/bin"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from ingestion.report import RunReport, change_label
+from lakeshop.report import RunReport, change_label
 
 ALERT_ON = ("problems", "failures", "always", "never")
 ATTEMPTS = 3

@@ -7,18 +7,18 @@ import shutil
 import time
 
 from ingestion import config
-from ingestion.api.server import RunningApi, ShopApi
-from ingestion.api.world import ApiWorld
-from ingestion.config import MySQLTarget
-from ingestion.docs_site import generate_docs
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from ingestion.progress import duration, summary
-from ingestion.report import run_build
-from ingestion.services import all_services
-from ingestion.shop.generator import ShopConfig, generate
-from ingestion.shop.seed import seed as seed_shop
-from ingestion.shop.simulate import SimConfig, simulate
+from lakeshop.build import run_build
+from lakeshop.docs_site import generate_docs
+from sandbox.services import all_services
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed as seed_shop
+from sandbox.shop.simulate import SimConfig, simulate
+from sandbox.shop.target import MySQLTarget
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
 
 
 def _step(title: str) -> float:

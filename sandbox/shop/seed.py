@@ -15,9 +15,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pymysql
 
-from ingestion.config import MySQLTarget
 from ingestion.progress import Progress
-from ingestion.shop.generator import LOAD_ORDER, ShopData
+from sandbox.shop.generator import LOAD_ORDER, ShopData
+from sandbox.shop.target import MySQLTarget
 
 MONEY_COLUMNS = {"price", "cost", "total_amount", "unit_price", "discount_amount", "amount"}
 CHUNK_ROWS = 250_000
@@ -49,7 +49,7 @@ def connect(target: MySQLTarget, database: bool = True) -> pymysql.connections.C
 
 
 def schema_statements() -> list[str]:
-    text = resources.files("ingestion.shop").joinpath("schema.sql").read_text()
+    text = resources.files("sandbox.shop").joinpath("schema.sql").read_text()
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in body.split(";") if s.strip()]
 

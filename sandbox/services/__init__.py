@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingestion import config
-from ingestion.services.base import Service, ServiceError, Status, free_port, port_open
-from ingestion.services.mariadb import MariaDB
-from ingestion.services.postgres import Postgres
-from ingestion.services.s3 import S3
+from sandbox.services.base import Service, ServiceError, Status, free_port, port_open
+from sandbox.services.mariadb import MariaDB
+from sandbox.services.postgres import Postgres
+from sandbox.services.s3 import S3
 
 __all__ = [
     "S3",

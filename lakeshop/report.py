@@ -1,4 +1,4 @@
-"""`lakeshop build`: `dbt build`, then a short run report (terminal and markdown) and alerts.
+"""The run report of a dbt build: what ran, what failed, quarantine per rule, freshness.
 
 The report reads dbt's own artefacts (target/run_results.json, target/manifest.json) and
 asks the warehouse, through `dbt show` and `dbt source freshness`, for what they lack: rows
@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ingestion import config
-from ingestion.dbt_runner import capture_dbt, run_dbt, target_dir
+from lakeshop.dbt_runner import capture_dbt, dbt_target, target_dir
 
 # Failing tests whose rows are sampled (one `dbt show` each), and rows per sample.
 SAMPLED_FAILURES = 3
@@ -352,7 +351,7 @@ def render_terminal(report: RunReport) -> str:
 
 # -- the command ------------------------------------------------------------------------------
 def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
-    target_name = target or config.dbt_target()
+    target_name = target or dbt_target()
     generated_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     try:
         run_results, manifest = read_results()
@@ -425,40 +424,3 @@ def save_report(report: RunReport) -> Path:
             json.dumps({"invocation_id": report.invocation_id, "quarantine": report.quarantine})
         )
     return path
-
-
-def run_build(
-    dbt_args: list[str],
-    target: str | None = None,
-    webhook_url: str | None = None,
-    sns_topic_arn: str | None = None,
-    alert_on: str = "problems",
-) -> int:
-    """dbt build, the report, the alerts. Exit code: dbt's when it failed, 1 when an
-    error-severity test failed, 3 when the build passed but an alert could not be sent."""
-    from ingestion.alerts import AlertError, send_alerts, should_alert
-
-    # a build that stops before running anything writes no results: never report the last ones
-    (target_dir() / "run_results.json").unlink(missing_ok=True)
-    code = run_dbt(["build", *dbt_args], target=target)
-    report = build_report(code, target)
-    path = save_report(report)
-    print()
-    print(render_terminal(report))
-    print(f"report      {path}")
-    errors = [f for f in report.failures if f.is_error]
-    if errors:
-        named = "; ".join(f"{f.test} on {f.model}" for f in errors[:5])
-        print(
-            f"lakeshop build: {len(errors)} error-severity test(s) failed: {named}", file=sys.stderr
-        )
-    exit_code = code if code != 0 else (1 if errors else 0)
-    if should_alert(report, alert_on):
-        try:
-            sent = send_alerts(report, path, webhook_url=webhook_url, sns_topic_arn=sns_topic_arn)
-            for where in sent:
-                print(f"alert       sent to {where}")
-        except AlertError as exc:
-            print(f"lakeshop build: {exc}", file=sys.stderr)
-            exit_code = exit_code or 3
-    return exit_code

@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.dbt_runner import run_dbt, target_dir
+from lakeshop.dbt_runner import run_dbt, target_dir
 
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
 

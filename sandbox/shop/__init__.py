@@ -1,0 +1,1 @@
+"""The synthetic shop: its MySQL schema, generator, bulk seed and production simulator."""
