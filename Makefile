@@ -7,7 +7,7 @@ SQL_DIRS := models macros tests analyses
 # apt-get as root, else through sudo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint quality compile-offline browser pytest venv clean bench-seed bench-cdc bench-api bench-dbt
+.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean bench-seed bench-cdc bench-api bench-dbt
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: venv
 ## mypy, YAML, private keys), the dbt quality gate, and the test suite (which starts its own
 ## private services, runs the API over HTTP, `dbt build` on DuckDB and PostgreSQL, and the
 ## docs site in headless Chromium).
-test: venv browser lint quality pytest
+test: venv browser node-tools lint quality pytest
 
 ## The pre-commit hooks over every tracked file (the same hooks run on `git commit`), then
 ## sqlfluff again with the Redshift and SQL Server branches rendered, in their dialects.
@@ -50,6 +50,11 @@ browser:
 	  echo "installing Debian chromium for the browser tests"; \
 	  $(SUDO) apt-get install -y -qq chromium >/dev/null || { \
 	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }; }
+
+## json-server from npm, the third-party API server the API source is tested against.
+node-tools:
+	@test -x $(VENV)/node/node_modules/.bin/json-server || \
+	  npm install --no-audit --no-fund --silent --prefix $(VENV)/node json-server@0.17.4
 
 pytest: venv
 	$(BIN)/pytest

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -98,8 +100,30 @@ def _packages(storage: PackageStorage) -> Sequence[str]:
         return []
 
 
+def discard_abandoned_extracts(pipe: dlt.Pipeline) -> list[str]:
+    """Delete the working folders of extracts that never committed.
+
+    Each extract writes its new packages under ``normalize/<random id>/`` and moves them to
+    ``normalize/extracted/`` when it commits; an extract that failed or was killed leaves its
+    folder behind, and no later run reads it (every extract picks a new id). Only call this
+    while no extract of this pipeline runs.
+    """
+    folder = Path(pipe.working_dir) / "normalize"
+    if not folder.is_dir():
+        return []
+    abandoned = [
+        p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"[0-9a-f]{8,}", p.name)
+    ]
+    for path in abandoned:
+        shutil.rmtree(path, ignore_errors=True)
+    if not abandoned:
+        return []
+    return [f"removed {len(abandoned)} working folder(s) of extracts that never committed"]
+
+
 def repair_interrupted_commits(pipe: dlt.Pipeline) -> list[str]:
-    """Finish the two file moves dlt does not make atomic, when a kill cut them in half.
+    """Finish the two file moves dlt does not make atomic, when a kill cut them in half, and
+    remove the folders of extracts that never committed (discard_abandoned_extracts).
 
     Both windows leave the pipeline stuck forever (every later run fails the same way), and in
     both the data is already safe, so finishing the move is exactly what dlt would have done:
@@ -115,7 +139,7 @@ def repair_interrupted_commits(pipe: dlt.Pipeline) -> list[str]:
 
     There is no public API for either repair; both use dlt's own package storages.
     """
-    messages: list[str] = []
+    messages = discard_abandoned_extracts(pipe)
     load = pipe._get_load_storage()
     normalize = pipe._get_normalize_storage()
     extracted = _packages(normalize.extracted_packages)

@@ -14,6 +14,20 @@ from sandbox.services.base import ServiceError
 from sandbox.shop.target import shop_mysql
 
 
+def one_line(exc: BaseException) -> str:
+    """The message that names the fix, on one line: of the exceptions dlt wraps ours in (a
+    page error inside an extract step inside PipelineStepFailed), the first of lakeshop's
+    own, else the innermost."""
+    chain: list[BaseException] = [exc]
+    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain:
+        chain.append(nxt)
+    ours = [
+        e for e in chain if type(e).__module__.split(".")[0] in {"ingestion", "sandbox", "lakeshop"}
+    ]
+    chosen = ours[0] if ours else chain[-1]
+    return " ".join((str(chosen) or type(chosen).__name__).split())
+
+
 def parse_duration(text: str) -> float:
     """'90', '90s', '5m', '1h30m' -> seconds."""
     if re.fullmatch(r"\d+(\.\d+)?", text):
@@ -188,8 +202,11 @@ def cmd_ingest_mysql(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_api(args: argparse.Namespace) -> int:
+    from ingestion.ecommerce_api import Paging
     from ingestion.ecommerce_api.runner import make_auth, sync_api
 
+    paging = Paging(args.paging, args.offset_param, args.limit_param, args.page_param,
+                    args.page_size_param)  # fmt: skip
     base_url = args.base_url or f"http://127.0.0.1:{config.api_port()}"
     auth = make_auth(base_url, args.auth)
     prefix = (
@@ -204,8 +221,9 @@ def cmd_ingest_api(args: argparse.Namespace) -> int:
         tuple(args.resources),
         args.page_size,
         prefix,
-        paging=args.paging,
+        paging=paging,
         quiet=False,
+        envelope=args.envelope,
     )
     h = result.http
     rows: list[tuple[object, ...]] = [
@@ -222,9 +240,11 @@ def cmd_ingest_api(args: argparse.Namespace) -> int:
         ("re-logins", h.relogins),
         ("raw pages to the lake", result.raw_pages),
         ("", ""),
+        ("table", "fetched / new versions / unchanged / retired"),
     ]
     rows += [
-        (f"  {t}", f"{n:,}") for t, n in sorted(result.rows.items()) if not t.startswith("_dlt")
+        (f"  {t}", f"{v.fetched:,} / {v.new:,} / {v.unchanged:,} / {v.retired:,}")
+        for t, v in sorted(result.tables.items())
     ]
     rows += [("note", message) for message in result.messages]
     summary(f"e-commerce API from {base_url}", rows)
@@ -278,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"lakeshop {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when a command fails"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -490,7 +513,35 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["offset", "page_number", "link_header"],
         default="offset",
         help="offset: limit/skip/total (DummyJSON, default); page_number: page/per_page, stops at "
-        "the X-Total-Count header; link_header: follows Link rel=next",
+        "the X-Total-Count header; link_header: follows Link rel=next. Every run checks the "
+        "records fetched against the total the API advertises and fails before landing "
+        "anything when they differ",
+    )
+    p.add_argument(
+        "--offset-param",
+        default="skip",
+        help="offset paging's offset (default skip; json-server: _start)",
+    )
+    p.add_argument(
+        "--limit-param",
+        default="limit",
+        help="offset paging's page size (default limit; json-server: _limit)",
+    )
+    p.add_argument(
+        "--page-param",
+        default="page",
+        help="page_number/link_header: the page (default page; json-server: _page)",
+    )
+    p.add_argument(
+        "--page-size-param",
+        default="per_page",
+        help="page_number/link_header: the page size (default per_page; json-server: _limit)",
+    )
+    p.add_argument(
+        "--no-envelope",
+        dest="envelope",
+        action="store_false",
+        help='the API answers with the list of records itself, not {"products": [...], "total": N}',
     )
     p.add_argument("--to", nargs="+", choices=["lake", "warehouse"], default=["warehouse", "lake"])
     p.set_defaults(func=cmd_ingest_api)
@@ -590,13 +641,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ServiceError as exc:
+        if args.debug:
+            raise
         print(f"lakeshop: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except RuntimeError as exc:
-        print(f"lakeshop: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"lakeshop: {one_line(exc)} (--debug shows the traceback)", file=sys.stderr)
         return 1
 
 

@@ -51,7 +51,11 @@ def test_the_contracts_hold_on_this_checkout() -> None:
         # a real source reaching for the command
         ("ingestion/mysql_cdc/runner.py", "import lakeshop.report", "imports go down only"),
         # a stand-in using the code it stands in for: the forbidden contract
-        ("sandbox/shop_api/server.py", "import ingestion.ecommerce_api", "never import the sources"),
+        (
+            "sandbox/shop_api/server.py",
+            "import ingestion.ecommerce_api",
+            "never import the sources",
+        ),
         # the old report <-> alerts circle, even as an import inside a function
         ("lakeshop/report.py", "def _f() -> None:\n    import lakeshop.alerts", "no import circle"),
     ],

@@ -1,21 +1,24 @@
 """E-commerce REST API source (DummyJSON contract) on dlt's rest_api.
 
 Resources: ``products`` (child tables ``products__reviews``, ``products__tags``,
-``products__images``), ``product_categories``, ``carts`` (``carts__products``) and ``users``
-(PII raw; silver masks it). Paging is ``limit``/``skip`` against ``total``; another API with
-page numbers and ``X-Total-Count``/``Link`` headers is a ``paging="page_number"`` /
-``paging="link_header"`` away. DummyJSON has no usable updated-since cursor, so by default
-every run fetches in full and dlt's scd2 merge keeps a new version of a record only when its
-content hash (``_content_hash``) changed: an unchanged record is not landed again. Where an
-API has such a cursor, ``cursors={"products": ("updatedSince", "meta.updatedAt")}`` fetches
-only what changed since the last run (dlt incremental state) and retires only the versions of
-the records fetched (scd2 with ``merge_key``).
+``products__images``), ``product_categories``, ``carts`` (``carts__products``) and ``users``.
+Paging is ``limit``/``skip`` against ``total`` by default; page numbers with ``X-Total-Count``
+or ``Link`` headers, and other parameter names (json-server's ``_page``/``_limit``), are a
+``Paging(...)`` away. DummyJSON has no usable updated-since cursor, so by default every run
+fetches in full and dlt's scd2 merge keeps a new version of a record only when its content
+hash (``_content_hash``) changed. The hash is also the record's ``_dlt_id``, so its child rows
+(whose ids dlt derives from the parent's) land once per version: an unchanged record adds
+nothing to any table. Where an API has a cursor, ``cursors={"products": ("updatedSince",
+"meta.updatedAt")}`` fetches only what changed since the last run and retires only the
+versions of the records fetched (scd2 with ``merge_key``). Sensitive fields
+(``settings.SENSITIVE_FIELDS``) are dropped or salted-hashed before anything lands.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,23 +32,66 @@ from dlt.sources.rest_api import rest_api_resources
 from requests.auth import AuthBase
 
 from ingestion.ecommerce_api.http import ApiPageError, LoginBearerAuth, ResilientSession
+from ingestion.ecommerce_api.settings import RESOURCES, SENSITIVE_FIELDS, Paging
 
-__all__ = ["ApiPageError", "LoginBearerAuth", "ResilientSession", "content_hash", "ecommerce_api"]
+__all__ = [
+    "RESOURCES",
+    "SENSITIVE_FIELDS",
+    "ApiPageError",
+    "LoginBearerAuth",
+    "Paging",
+    "ResilientSession",
+    "content_hash",
+    "ecommerce_api",
+    "pii_salt",
+    "protect",
+]
 
-RESOURCES = {
-    # name: (path, data selector, paged)
-    "products": ("products", "products", True),
-    "product_categories": ("products/categories", "$", False),
-    "carts": ("carts", "carts", True),
-    "users": ("users", "users", True),
-}
+DEV_PII_SALT = "lakeshop-dev-salt"  # the dbt project's pii_dev_salt: set LAKESHOP_PII_SALT
+
+
+def pii_salt() -> str:
+    """``$LAKESHOP_PII_SALT``, or the development salt the dbt project also falls back to."""
+    return os.environ.get("LAKESHOP_PII_SALT") or DEV_PII_SALT
+
+
+def salted_hash(value: Any, salt: str) -> str:
+    return hashlib.sha256(f"{salt}{value}".encode()).hexdigest()
+
+
+def protect(record: dict[str, Any], policy: Mapping[str, str], salt: str) -> dict[str, Any]:
+    """Drops or salted-hashes the record's sensitive fields (dotted paths) in place."""
+    for path, action in policy.items():
+        *parents, leaf = path.split(".")
+        holder: Any = record
+        for key in parents:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict) or leaf not in holder:
+            continue
+        if action == "drop":
+            del holder[leaf]
+        elif holder[leaf] is not None:
+            holder[leaf] = salted_hash(holder[leaf], salt)
+    return record
 
 
 def content_hash(record: dict[str, Any]) -> dict[str, Any]:
-    """Adds ``_content_hash``: SHA-256 of the record's canonical JSON."""
+    """Adds ``_content_hash`` (SHA-256 of the record's canonical JSON) and uses it as the
+    record's ``_dlt_id``: dlt derives child row ids from the parent's, so children of an
+    unchanged version get the ids they already have and scd2 does not insert them again."""
     canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
     record["_content_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
+    record["_dlt_id"] = record["_content_hash"]
     return record
+
+
+def record_step(policy: Mapping[str, str], salt: str) -> Any:
+    """The map step of one resource: protect the sensitive fields, then version the record."""
+
+    def step(record: dict[str, Any]) -> dict[str, Any]:
+        return content_hash(protect(record, policy, salt))
+
+    return step
 
 
 class TotalCountPaginator(PageNumberPaginator):
@@ -56,11 +102,12 @@ class TotalCountPaginator(PageNumberPaginator):
     response without the header falls back to stopping at the first short or empty page.
     """
 
-    def __init__(self, page_size: int) -> None:
+    def __init__(self, page_size: int, page_param: str = "page") -> None:
         super().__init__(
-            base_page=1, page_param="page", total_path=None, stop_after_empty_page=True
+            base_page=1, page_param=page_param, total_path=None, stop_after_empty_page=True
         )
         self.page_size = page_size
+        self._seen: set[Any] = set()
 
     def update_state(self, response: Any, data: list[Any] | None = None) -> None:
         super().update_state(response, data)
@@ -68,20 +115,27 @@ class TotalCountPaginator(PageNumberPaginator):
         seen = (self.current_value - 1) * self.page_size
         if (total is not None and seen >= int(total)) or len(data or []) < self.page_size:
             self._has_next_page = False
+        # a server that ignores the page parameter serves the first page again and again:
+        # stop at the first page that brings nothing new (the completeness check then fails)
+        ids = {r.get("id") for r in data or [] if isinstance(r, dict)} - {None}
+        if ids and ids <= self._seen:
+            self._has_next_page = False
+        self._seen |= ids
 
 
-def paginator(paging: str, page_size: int) -> Any:
-    if paging == "offset":
+def paginator(paging: Paging, page_size: int, envelope: bool) -> Any:
+    if paging.style == "offset":
         # the API echoes the returned count as `limit`; the offset advances by the page size
-        # and stops once it reaches `total` (a short or empty last page also ends it)
+        # and stops once it reaches the body's `total` (or, with no envelope, an empty page)
         return OffsetPaginator(
-            limit=page_size, offset_param="skip", limit_param="limit", total_path="total"
+            limit=page_size,
+            offset_param=paging.offset_param,
+            limit_param=paging.limit_param,
+            total_path="total" if envelope else None,
         )
-    if paging == "page_number":
-        return TotalCountPaginator(page_size)
-    if paging == "link_header":
-        return HeaderLinkPaginator()
-    raise ValueError(f"paging={paging!r}: use offset, page_number or link_header")
+    if paging.style == "page_number":
+        return TotalCountPaginator(page_size, paging.page_param)
+    return HeaderLinkPaginator()
 
 
 @dlt.source(name="ecommerce_api", max_table_nesting=2)
@@ -91,9 +145,11 @@ def ecommerce_api(
     session: ResilientSession | None = None,
     resources: Sequence[str] = tuple(RESOURCES),
     page_size: int = 100,
-    paging: str = "offset",
+    paging: Paging | str = "offset",
     path_prefix: str = "",
     cursors: Mapping[str, tuple[str, str]] | None = None,
+    envelope: bool = True,
+    sensitive_fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Any:
     """The shop's products, categories, carts and users.
 
@@ -103,12 +159,21 @@ def ecommerce_api(
         session: the HTTP session (retries, raw capture); a new ResilientSession by default.
         resources: which of products, product_categories, carts, users.
         page_size: records per page.
-        paging: offset (limit/skip/total), page_number or link_header.
+        paging: a Paging (style and parameter names), or just its style: offset
+            (limit/skip/total), page_number or link_header.
         path_prefix: e.g. "auth/" for DummyJSON's token-protected routes.
         cursors: per resource, the updated-since query parameter and the record field it
             compares (e.g. {"products": ("updatedSince", "meta.updatedAt")}), for APIs that
             have one: later runs fetch only records changed since the highest value seen.
+        envelope: records come in DummyJSON's envelope ({"products": [...], "total": N});
+            False for APIs that answer with the list itself (json-server).
+        sensitive_fields: per resource, dotted field paths to "drop" or "hash" (salted
+            SHA-256 with $LAKESHOP_PII_SALT) before anything lands; settings.SENSITIVE_FIELDS
+            by default, {} for none.
     """
+    sensitive_fields = SENSITIVE_FIELDS if sensitive_fields is None else sensitive_fields
+    paging = Paging(paging) if isinstance(paging, str) else paging
+    salt = pii_salt()
     unknown = set(resources) - set(RESOURCES)
     if unknown:
         raise ValueError(f"unknown resources {sorted(unknown)}; choose from {sorted(RESOURCES)}")
@@ -129,15 +194,15 @@ def ecommerce_api(
             "name": name,
             "endpoint": {
                 "path": path_prefix + path,
-                "data_selector": selector,
-                "paginator": paginator(paging, page_size) if paged else "single_page",
-                # offset paging sends limit/skip itself; the others need the page size and the
-                # first page number
-                "params": {"page": 1, "per_page": page_size}
-                if paged and paging != "offset"
+                "data_selector": selector if envelope else "$",
+                "paginator": paginator(paging, page_size, envelope) if paged else "single_page",
+                # offset paging sends its two parameters itself; the others need the page size
+                # and the first page number
+                "params": {paging.page_param: 1, paging.page_size_param: page_size}
+                if paged and paging.style != "offset"
                 else {},
             },
-            "processing_steps": [{"map": content_hash}],
+            "processing_steps": [{"map": record_step(sensitive_fields.get(name, {}), salt)}],
         }
         if cursors and name in cursors:
             param, cursor_path = cursors[name]

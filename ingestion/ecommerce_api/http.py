@@ -48,6 +48,44 @@ class HttpStats:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
 
 
+@dataclass
+class PathTally:
+    """What the data pages of one path held: the completeness check's evidence."""
+
+    pages: int = 0
+    records: int = 0
+    ids: set[Any] = field(default_factory=set)
+    repeated_ids: int = 0
+    advertised_total: int | None = None
+    total_from: str = ""
+
+    def add(self, body: Any, headers: Any) -> None:
+        self.pages += 1
+        if isinstance(body, list):
+            records: list[Any] = body
+        elif isinstance(body, dict):
+            records = [r for v in body.values() if isinstance(v, list) for r in v]
+        else:
+            records = []
+        self.records += len(records)
+        for record in records:
+            if isinstance(record, dict) and record.get("id") is not None:
+                key = record["id"]
+                if key in self.ids:
+                    self.repeated_ids += 1
+                self.ids.add(key)
+        if isinstance(body, dict) and isinstance(body.get("total"), int):
+            self.advertised_total, self.total_from = body["total"], "the body's total"
+        elif headers.get("X-Total-Count", "").isdigit():
+            self.advertised_total = int(headers["X-Total-Count"])
+            self.total_from = "the X-Total-Count header"
+
+
+def _is_html(response: requests.Response) -> bool:
+    kind = response.headers.get("Content-Type", "")
+    return "html" in kind or response.content.lstrip()[:1] == b"<"
+
+
 def _page_label(url: str) -> str:
     query = parse_qs(urlparse(url).query)
     skip, limit = query.get("skip", ["0"])[0], query.get("limit", ["?"])[0]
@@ -83,7 +121,9 @@ class ResilientSession(requests.Session):
         self.timeout = timeout
         self.max_throttled = max_throttled
         self.stats = HttpStats()
+        # data pages only (GET): login and refresh exchanges are never kept, nor counted
         self.captured: list[dict[str, Any]] = []
+        self.tallies: dict[str, PathTally] = {}
         # called with (url, body) after every good page, e.g. to draw a progress line
         self.on_page: Callable[[str, Any], None] | None = None
         self._lock = threading.Lock()
@@ -91,6 +131,16 @@ class ResilientSession(requests.Session):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ResilientSession:
         return self  # dlt copies its client config; the session and its counters are shared
+
+    def _keep(self, url: str, response: requests.Response, body: Any) -> None:
+        """A data page: counted, tallied for the completeness check, kept for the lake."""
+        with self._lock:
+            self.stats.pages += 1
+            self.tallies.setdefault(urlparse(url).path, PathTally()).add(body, response.headers)
+            self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
+                                  "status": response.status_code, "body": body})  # fmt: skip
+        if self.on_page is not None:
+            self.on_page(url, body)
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self._rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1))))
@@ -139,21 +189,36 @@ class ResilientSession(requests.Session):
                     try:
                         body = json.loads(response.content)
                     except ValueError as exc:
+                        if _is_html(response):
+                            # a web page, not a cut-off JSON body: retrying will not help
+                            raise ApiPageError(
+                                f"{url} answered with an HTML page, not JSON: this is not the "
+                                "JSON API; check --base-url (and --path-prefix)"
+                            ) from None
                         attempt += 1
                         last_problem = f"invalid JSON ({exc})"
                         self.stats.retry("invalid JSON")
                     else:
-                        with self._lock:
-                            self.stats.pages += 1
-                            self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
-                                                  "status": response.status_code, "body": body})  # fmt: skip
-                        if self.on_page is not None:
-                            self.on_page(url, body)
+                        if request.method == "GET":
+                            self._keep(url, response, body)
                         return dispatch_hook("response", hooks, response, **kwargs)
+                elif response.status_code == 404:
+                    raise ApiPageError(
+                        f"{url} answered 404 Not Found: the API has no such route; check "
+                        "--base-url and --path-prefix (DummyJSON's token-protected routes are "
+                        "under auth/)"
+                    )
                 else:
                     return dispatch_hook(
                         "response", hooks, response, **kwargs
-                    )  # 4xx: auth, rest_api decide
+                    )  # 401 and other 4xx: auth, rest_api decide
+            if attempt >= self.max_attempts and "ConnectionError" in last_problem:
+                where = urlparse(url)
+                raise ApiPageError(
+                    f"cannot connect to {where.scheme}://{where.netloc} ({attempt} attempts); "
+                    "check --base-url, or that `lakeshop api serve` runs on $LAKESHOP_API_PORT "
+                    f"for the local API. Last problem: {last_problem.splitlines()[0][:160]}"
+                )
             if attempt >= self.max_attempts:
                 raise ApiPageError(
                     f"{url} ({_page_label(url)}) failed {attempt} times; last problem: {last_problem}. "
@@ -187,7 +252,9 @@ class LoginBearerAuth(AuthBase):
         response = sender.post(self.login_url, json=body, timeout=30, auth=lambda r: r)
         if response.status_code != 200:
             raise ApiPageError(
-                f"login at {self.login_url} failed with HTTP {response.status_code}: {response.text[:200]}; check the API username and password"
+                f"login at {self.login_url} failed with HTTP {response.status_code}: "
+                f"{' '.join(response.text[:200].split())}; check the username and password "
+                "(LAKESHOP_API_USERNAME, LAKESHOP_API_PASSWORD)"
             )
         token = response.json().get(self.token_field)
         if not token:

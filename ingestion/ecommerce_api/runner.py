@@ -7,23 +7,53 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlparse
 
 import dlt
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests.auth import AuthBase
 
 from ingestion import destinations
-from ingestion.ecommerce_api import RESOURCES, LoginBearerAuth, ResilientSession, ecommerce_api
-from ingestion.ecommerce_api.http import HttpStats
+from ingestion.ecommerce_api import (
+    RESOURCES,
+    SENSITIVE_FIELDS,
+    ApiPageError,
+    LoginBearerAuth,
+    Paging,
+    ResilientSession,
+    ecommerce_api,
+    pii_salt,
+    protect,
+)
+from ingestion.ecommerce_api.http import HttpStats, PathTally
 from ingestion.progress import Progress
 
 DATASET = "raw_ecommerce_api"
 RAW_LAYOUT = "{table_name}/dt={YYYY}-{MM}-{DD}/{load_id}.{file_id}.{ext}"
 
 
+class IncompleteFetch(ApiPageError):
+    """Fewer records than the API advertises, or the same records on two pages: nothing of
+    the run lands, and the message names the paging settings to change."""
+
+
+@dataclass
+class TableVersions:
+    """One table's run: rows fetched (normalized), new versions landed, versions retired."""
+
+    fetched: int = 0
+    new: int = 0
+    retired: int = 0
+
+    @property
+    def unchanged(self) -> int:
+        return max(0, self.fetched - self.new)
+
+
 @dataclass
 class ApiResult:
     rows: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, TableVersions] = field(default_factory=dict)
     http: HttpStats = field(default_factory=HttpStats)
     raw_pages: int = 0
     records: int = 0
@@ -54,6 +84,92 @@ def make_auth(base_url: str, kind: str) -> AuthBase | None:
     raise SystemExit(f"--auth {kind!r}: use none, login or api_key")
 
 
+def check_complete(
+    tallies: dict[str, PathTally], resources: Sequence[str], path_prefix: str, paging: Paging
+) -> list[str]:
+    """Every paged resource's records against the total the API advertises (the body's
+    ``total`` or ``X-Total-Count``), and no record twice. Raises IncompleteFetch naming the
+    paging settings; returns notes for resources whose API advertises no total."""
+    notes = []
+    for name in resources:
+        path, _, paged = RESOURCES[name]
+        if not paged:
+            continue
+        wanted = "/" + (path_prefix + path).strip("/")
+        tally = next((t for p, t in tallies.items() if p.rstrip("/").endswith(wanted)), None)
+        if tally is None:
+            raise IncompleteFetch(f"{name}: no page was fetched from {wanted}")
+        fix = f"check the paging settings: {paging.describe()}"
+        if tally.repeated_ids:
+            raise IncompleteFetch(
+                f"{name}: {tally.repeated_ids:,} records came back on more than one of "
+                f"{tally.pages} pages, so the API ignores the paging parameters sent; "
+                f"nothing was landed; {fix}"
+            )
+        total = tally.advertised_total
+        if total is None:
+            notes.append(f"{name}: the API advertises no total; {tally.records:,} records fetched")
+        elif tally.records != total:
+            raise IncompleteFetch(
+                f"{name}: fetched {tally.records:,} records in {tally.pages} pages but "
+                f"{tally.total_from} says {total:,}; nothing was landed; {fix}"
+            )
+    return notes
+
+
+def protect_pages(
+    pages: list[dict[str, Any]], sensitive_fields: Mapping[str, Mapping[str, str]]
+) -> list[dict[str, Any]]:
+    """The raw pages with the same fields dropped or hashed as in the tables."""
+    salt = pii_salt()
+    paths = {"/" + RESOURCES[n][0]: n for n in sensitive_fields if n in RESOURCES}
+    for page in pages:
+        name = next(
+            (n for p, n in paths.items() if urlparse(page["url"]).path.rstrip("/").endswith(p)),
+            None,
+        )
+        body = page["body"]
+        if name is None:
+            continue
+        records = body if isinstance(body, list) else (
+            [r for v in body.values() if isinstance(v, list) for r in v]
+            if isinstance(body, dict) else []
+        )  # fmt: skip
+        if isinstance(body, dict) and "id" in body and not records:
+            records = [body]  # a single record (e.g. /users/1)
+        for record in records:
+            if isinstance(record, dict):
+                protect(record, sensitive_fields[name], salt)
+    return pages
+
+
+def _versions(pipe: dlt.Pipeline) -> dict[str, tuple[int, int]]:
+    """(all rows, current rows) per data table of the pipeline's dataset, before or after."""
+    out: dict[str, tuple[int, int]] = {}
+    schema = pipe.default_schema_name and pipe.schemas.get(pipe.default_schema_name)
+    if not schema:
+        return out
+    try:
+        with pipe.sql_client() as client:
+            for table in schema.data_table_names():
+                columns = schema.get_table_columns(table)
+                current = (
+                    "count(*) filter (where _dlt_valid_to is null)"
+                    if "_dlt_valid_to" in columns
+                    else "count(*)"
+                )
+                name = client.make_qualified_table_name(table)
+                try:
+                    row = client.execute_sql(f"select count(*), {current} from {name}")
+                except Exception:  # not created yet
+                    continue
+                if row:
+                    out[table] = (int(row[0][0]), int(row[0][1]))
+    except Exception:  # no dataset yet
+        return out
+    return out
+
+
 def _record_count(body: Any) -> int:
     """Records in a page: the envelope's lists (DummyJSON), or the page itself if it is one."""
     if isinstance(body, list):
@@ -78,16 +194,23 @@ def sync_api(
     page_size: int = 100,
     path_prefix: str = "",
     session: ResilientSession | None = None,
-    paging: str = "offset",
+    paging: Paging | str = "offset",
     quiet: bool = True,
     cursors: Mapping[str, tuple[str, str]] | None = None,
+    envelope: bool = True,
+    sensitive_fields: Mapping[str, Mapping[str, str]] = SENSITIVE_FIELDS,
 ) -> ApiResult:
-    """Fetch every resource, land the normalized tables, then the raw pages.
+    """Fetch every resource, check it is complete, land the normalized tables, then the raw
+    pages.
 
     The warehouse load is one dlt package: a run that fails midway commits nothing of it, and
-    a re-run is idempotent (scd2 keeps a new version only for changed content). The raw pages
-    of a successful fetch then land in the lake, gzipped JSON lines under dt= partitions.
+    a re-run is idempotent (scd2 keeps a new version only for changed content). A resource
+    whose records do not add up to the total its API advertises fails the run before the
+    load, so no current version is retired on the strength of a partial fetch. The raw pages
+    of a successful fetch then land in the lake, gzipped JSON lines under dt= partitions,
+    with the same sensitive fields dropped or hashed; login exchanges are never kept.
     """
+    paging = Paging(paging) if isinstance(paging, str) else paging
     started = time.monotonic()
     session = session or ResilientSession()
     result = ApiResult(http=session.stats)
@@ -112,22 +235,42 @@ def sync_api(
         path_prefix=path_prefix,
         paging=paging,
         cursors=cursors,
+        envelope=envelope,
+        sensitive_fields=sensitive_fields,
     )
     if "warehouse" in targets:
         pipe = destinations.pipeline("lakeshop_api_warehouse", destinations.warehouse(), DATASET)
         result.messages += destinations.repair_interrupted_commits(pipe)
-        pipe.run(source, loader_file_format="parquet")
-        trace = pipe.last_trace
-        normalized = trace.last_normalize_info if trace is not None else None
-        result.rows = dict(normalized.row_counts) if normalized is not None else {}
+        before = _versions(pipe)
+        try:
+            pipe.extract(source, loader_file_format="parquet")
+            result.messages += check_complete(session.tallies, resources, path_prefix, paging)
+        except BaseException:
+            # nothing half-extracted stays behind for the next run to load, and the local state
+            # (an incremental cursor) goes back to where this run started
+            pipe.abort_packages()
+            destinations.discard_abandoned_extracts(pipe)
+            raise
+        normalized = pipe.normalize()
+        pipe.load()
+        result.rows = dict(normalized.row_counts)
+        after = _versions(pipe)
+        for table, fetched in result.rows.items():
+            if table.startswith("_dlt"):
+                continue
+            total_0, current_0 = before.get(table, (0, 0))
+            total_1, current_1 = after.get(table, (0, 0))
+            new = total_1 - total_0
+            result.tables[table] = TableVersions(fetched, new, max(0, current_0 + new - current_1))
     else:
         # still fetch the pages (for the lake) without landing tables anywhere
         for _ in source:
             pass
+        result.messages += check_complete(session.tallies, resources, path_prefix, paging)
     if "lake" in targets and session.captured:
         lake = destinations.pipeline("lakeshop_api_lake", destinations.lake(RAW_LAYOUT), DATASET)
         result.messages += destinations.repair_interrupted_commits(lake)
-        lake.run(raw_responses(session.captured))
+        lake.run(raw_responses(protect_pages(session.captured, sensitive_fields)))
         result.raw_pages = len(session.captured)
     progress.close()
     result.records = records

@@ -29,7 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
+from sandbox.shop_api.records import RecordsWorld
 from sandbox.shop_api.world import ApiWorld
+
+# what the server serves: the synthetic shop, or records as they are (DummyJSON's own files)
+World = ApiWorld | RecordsWorld
 
 DEFAULT_LIMIT = 30
 
@@ -124,7 +128,7 @@ class ShopApi:
 
     def __init__(
         self,
-        world: ApiWorld,
+        world: World,
         rate_limit: float = 0.0,
         faults: Faults | None = None,
         api_key: str | None = None,
@@ -188,6 +192,10 @@ class ShopApi:
         url = urlparse(raw_path)
         path = url.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        if not self.world.page_numbers:
+            # as the real DummyJSON: page numbers are not a paging option, only limit/skip
+            query.pop("page", None)
+            query.pop("per_page", None)
         if method == "POST" and path == "/auth/login":
             return self.login(_json_body(body))
         if method == "POST" and path == "/auth/refresh":
@@ -206,17 +214,15 @@ class ShopApi:
         return self.route(path, query)
 
     def login(self, data: dict[str, Any]) -> dict[str, Any]:
-        user = self.world.usernames.get(str(data.get("username", "")))
-        if user is None or data.get("password") != self.world.password(user):
+        profile = self.world.login_profile(
+            str(data.get("username", "")), str(data.get("password", ""))
+        )
+        if profile is None:
             raise ApiError(400, "Invalid credentials")
         minutes = _number(data.get("expiresInMins", 60), "expiresInMins")
-        claims = {"id": user.id, "username": self.world.username(user)}
+        claims = {"id": profile["id"], "username": profile["username"]}
         return {
-            "id": user.id,
-            "username": claims["username"],
-            "email": user.email,
-            "firstName": user.first_name,
-            "lastName": user.last_name,
+            **profile,
             "accessToken": self.tokens.issue(claims, minutes * 60),
             "refreshToken": self.tokens.issue({**claims, "refresh": True}, 30 * 24 * 3600),
         }
@@ -268,11 +274,7 @@ class ShopApi:
             return page("users", _LazyUsers(w), query)
         if path == "/users/search":
             q = query.get("q", "").lower()
-            hits = [
-                w.user(i) for i, u in enumerate(w.user_rows)
-                if q in f"{u.first_name} {u.last_name} {u.email}".lower()
-            ]  # fmt: skip
-            return page("users", hits, query)
+            return page("users", w.search_users(q), query)
         if m := re.fullmatch(r"/users/(\d+)", path):
             index = w.user_index.get(int(m.group(1)))
             if index is None:
@@ -284,11 +286,11 @@ class ShopApi:
 class _LazyUsers:
     """Users render on demand: a big shop's customers need not sit in memory as JSON."""
 
-    def __init__(self, world: ApiWorld) -> None:
+    def __init__(self, world: World) -> None:
         self.world = world
 
     def __len__(self) -> int:
-        return len(self.world.user_rows)
+        return self.world.user_count()
 
     def __getitem__(self, key: slice) -> list[dict[str, Any]]:
         return [self.world.user(i) for i in range(*key.indices(len(self)))]
@@ -427,7 +429,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(400, {"message": "this server has no data source to reload"})
             api.world = api.reload_hook()
             return self._send(
-                200, {"products": len(api.world.products), "users": len(api.world.user_rows)}
+                200, {"products": len(api.world.products), "users": api.world.user_count()}
             )
         api.requests += 1
         wait = api.limiter.take(self.client_address[0])
@@ -443,7 +445,8 @@ class Handler(BaseHTTPRequestHandler):
             payload = api.handle(method, self.path, self.headers, body)
         except ApiError as err:
             return self._send(err.status, {"message": err.message}, err.headers)
-        return self._send(200, payload, paging_headers(self.path, payload), truncate=truncate)
+        headers = paging_headers(self.path, payload) if api.world.page_numbers else {}
+        return self._send(200, payload, headers, truncate=truncate)
 
     def _admin_faults(self, method: str, body: bytes) -> None:
         if method == "POST":

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from sandbox.services.base import Service
 from sandbox.shop.target import shop_mysql
-from sandbox.shop_api.server import Faults, ShopApi, make_server
+from sandbox.shop_api.records import RecordsWorld
+from sandbox.shop_api.server import Faults, ShopApi, World, make_server
 from sandbox.shop_api.world import ApiWorld
 
 
@@ -21,9 +22,15 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("data")
     src.add_argument(
         "--source",
-        choices=["mysql", "synthetic"],
+        choices=["mysql", "synthetic", "records"],
         default="mysql",
-        help="serve the live shop database (default) or a generated shop held in memory",
+        help="serve the live shop database (default), a generated shop held in memory, or "
+        "JSON records exactly as they are (--records-dir), paged as the real DummyJSON does",
+    )
+    src.add_argument(
+        "--records-dir",
+        help="for --source records: a folder with products.json, carts.json, users.json "
+        "(e.g. ../shared/data/dummyjson, DummyJSON's own records)",
     )
     src.add_argument(
         "--mysql-url",
@@ -89,8 +96,15 @@ def faults_from_args(args: argparse.Namespace) -> Faults:
     )
 
 
-def world_loader(args: argparse.Namespace) -> Callable[[], ApiWorld]:
+def world_loader(args: argparse.Namespace) -> Callable[[], World]:
     """A function that (re)builds the world from the chosen source."""
+    if args.source == "records":
+        if not args.records_dir:
+            raise SystemExit("--source records needs --records-dir FOLDER (products.json, ...)")
+        folder = Path(args.records_dir).resolve()
+        if not (folder / "products.json").exists():
+            raise SystemExit(f"{folder} has no products.json; point --records-dir at the folder")
+        return lambda: RecordsWorld.from_folder(folder)
     if args.source == "synthetic":
         from sandbox.shop.generator import ShopConfig, generate
 
@@ -129,7 +143,7 @@ def serve_forever(args: argparse.Namespace, pid_file: Path | None = None) -> Non
     signal.signal(signal.SIGINT, _stop)
     print(
         f"lakeshop API on http://127.0.0.1:{args.port} - {len(api.world.products)} products, "
-        f"{len(api.world.user_rows)} users, {len(api.world.carts)} carts (Ctrl-C stops)",
+        f"{api.world.user_count()} users, {len(api.world.carts)} carts (Ctrl-C stops)",
         flush=True,
     )
     server.serve_forever()

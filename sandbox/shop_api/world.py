@@ -75,6 +75,8 @@ def _ascii(text: str | None) -> str:
 class ApiWorld:
     """Products, categories, users and carts, rendered on demand from compact rows."""
 
+    page_numbers = True  # also serves ?page=N&per_page=M with X-Total-Count and Link headers
+
     def __init__(
         self,
         products: list[ProductRow],
@@ -180,6 +182,23 @@ class ApiWorld:
     @staticmethod
     def password(u: UserRow) -> str:
         return f"pass-{u.id}"
+
+    def user_count(self) -> int:
+        return len(self.user_rows)
+
+    def login_profile(self, username: str, password: str) -> dict[str, Any] | None:
+        """What ``POST /auth/login`` returns besides the tokens, or None for bad credentials."""
+        user = self.usernames.get(username)
+        if user is None or password != self.password(user):
+            return None
+        return {"id": user.id, "username": self.username(user), "email": user.email,
+                "firstName": user.first_name, "lastName": user.last_name}  # fmt: skip
+
+    def search_users(self, q: str) -> list[dict[str, Any]]:
+        return [
+            self.user(i) for i, u in enumerate(self.user_rows)
+            if q in f"{u.first_name} {u.last_name} {u.email}".lower()
+        ]  # fmt: skip
 
     def user(self, index: int) -> dict[str, Any]:
         u = self.user_rows[index]
