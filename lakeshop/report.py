@@ -66,6 +66,21 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     # False when dbt stopped before writing its results: nothing to compare the next run with
     complete: bool = True
+    # shop products and how many matched the API catalogue (by sku, by id); None when the
+    # build did not build silver products
+    api_match: dict[str, int] | None = None
+
+    @property
+    def api_match_line(self) -> str | None:
+        m = self.api_match
+        if not m:
+            return None
+        total, by_sku, by_id = m["products"], m["by_sku"], m["by_id"]
+        rate = f"{(by_sku + by_id) / total:.1%}" if total else "-"
+        return (
+            f"{by_sku + by_id:,} of {total:,} shop products found in the API catalogue "
+            f"({rate}: {by_sku:,} by SKU, {by_id:,} by id)"
+        )
 
     @property
     def failed(self) -> bool:
@@ -186,9 +201,12 @@ def quarantine_models(manifest: dict[str, Any]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def quarantine_counts(manifest: dict[str, Any], target: str | None) -> dict[str, int]:
-    """'<entity>: <rule>' -> rows quarantined now, from the quarantine models."""
-    models = quarantine_models(manifest)
+def quarantine_counts(
+    manifest: dict[str, Any], target: str | None, built: set[str] | None = None
+) -> dict[str, int]:
+    """'<entity>: <rule>' -> rows quarantined now, from the quarantine models (those this
+    build built, when ``built`` is given: a build of one source's models counts its own)."""
+    models = {e: m for e, m in quarantine_models(manifest).items() if built is None or m in built}
     if not models:
         return {}
     sql = "\nunion all\n".join(
@@ -203,12 +221,36 @@ def quarantine_counts(manifest: dict[str, Any], target: str | None) -> dict[str,
     }
 
 
-def source_freshness(target: str | None) -> list[Freshness]:
+def api_match_counts(target: str | None) -> dict[str, int]:
+    """Shop products, and how many silver matched to the API catalogue by SKU and by id."""
+    rows = dbt_show(
+        "select count(*) as products, "
+        "sum(case when api_match = 'sku' then 1 else 0 end) as by_sku, "
+        "sum(case when api_match = 'id' then 1 else 0 end) as by_id "
+        "from {{ ref('products') }}",
+        limit=1,
+        target=target,
+    )
+    return {k: int(rows[0][k] or 0) for k in ("products", "by_sku", "by_id")}
+
+
+def sources_read(manifest: dict[str, Any], built_ids: set[str]) -> list[str]:
+    """The sources the built nodes read, as `source:<source>.<table>` selectors."""
+    parents = manifest.get("parent_map", {})
+    found = {p for uid in built_ids for p in parents.get(uid, []) if p.startswith("source.")}
+    return sorted("source:" + ".".join(uid.split(".")[2:]) for uid in found)
+
+
+def source_freshness(target: str | None, select: list[str] | None = None) -> list[Freshness]:
     """`dbt source freshness` into target/sources.json (its exit code says only that some
-    source is stale; the report lists which)."""
+    source is stale; the report lists which), for the sources ``select`` names (all when
+    None): a build of one source's models asks only about its own."""
     out = target_dir() / "sources.json"
     out.unlink(missing_ok=True)
-    capture_dbt(["source", "freshness", "--output", str(out), "--quiet"], target)
+    args = ["source", "freshness", "--output", str(out), "--quiet"]
+    if select:
+        args += ["--select", *select]
+    capture_dbt(args, target)
     if not out.exists():
         return [Freshness("(all sources)", "runtime error", None, None)]
     found = []
@@ -304,6 +346,8 @@ def render_markdown(report: RunReport) -> str:
         lines += _table(["entity: rule", "rows", "since last run"], rows)
     else:
         lines.append("Nothing in quarantine.")
+    if report.api_match_line:
+        lines += ["", "## API catalogue match", "", report.api_match_line]
     lines += ["", "## Source freshness", ""]
     rows = [
         [
@@ -340,6 +384,8 @@ def render_terminal(report: RunReport) -> str:
     lines.append(f"quarantine  {total:,} rows ({change_label(total, before)} since last run)")
     for key, n in report.quarantine.items():
         lines.append(f"  {key:<36} {n:>8,}  {change_label(n, report.previous(key))}")
+    if report.api_match_line:
+        lines.append(f"api match   {report.api_match_line}")
     stale = [f for f in report.freshness if f.status != "pass"]
     lines.append(
         f"freshness   {len(report.freshness) - len(stale)} of {len(report.freshness)} sources fresh"
@@ -386,11 +432,18 @@ def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
                 failure.sample = dbt_show(compiled, SAMPLE_ROWS, target)
             except RuntimeError as exc:
                 notes.append(f"no sample rows for {failure.test}: {exc}")
+    built = {r["unique_id"].split(".")[-1] for r in results if r["status"] == "success"}
     try:
-        quarantine = quarantine_counts(manifest, target)
+        quarantine = quarantine_counts(manifest, target, built)
     except RuntimeError as exc:
         quarantine = {}
         notes.append(f"quarantine counts unavailable: {exc}")
+    api_match = None
+    if "products" in built:
+        try:
+            api_match = api_match_counts(target)
+        except RuntimeError as exc:
+            notes.append(f"API catalogue match unavailable: {exc}")
     return RunReport(
         target=target_name,
         invocation_id=run_results["metadata"]["invocation_id"],
@@ -404,8 +457,11 @@ def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
         failures=failures,
         quarantine=quarantine,
         previous_quarantine=previous_quarantine(target_name),
-        freshness=source_freshness(target),
+        freshness=source_freshness(
+            target, sources_read(manifest, {r["unique_id"] for r in results}) or None
+        ),
         notes=notes,
+        api_match=api_match,
     )
 
 

@@ -1,8 +1,9 @@
 {#- The body of a `<entity>_quarantine` model: the rows of a validated model that broke a
-    rule, with when that finding was first detected (from quarantine_history).
+    rule, with when that finding was first detected (from the source's history model:
+    quarantine_history for the shop, api_quarantine_history for the API).
     `current_only` filters on the validated model's is_current column (change-log entities
     keep tombstones there; API entities hold current versions only). -#}
-{% macro current_quarantine(validated_model, entity, key_column, version_column, current_only=true) -%}
+{% macro current_quarantine(validated_model, entity, key_column, version_column, current_only=true, history_model='quarantine_history') -%}
 with
 
 validated as (
@@ -16,7 +17,7 @@ validated as (
 
 history as (
 
-    select * from {{ ref('quarantine_history') }}
+    select * from {{ ref(history_model) }}
     where entity = '{{ entity }}'
 
 ),

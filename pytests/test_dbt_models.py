@@ -365,3 +365,70 @@ def test_offline_compile_renders_every_model_in_the_dialect(
             assert "sha2(" in sql or "sha256" not in sql
     schemas = {n["schema"] for n in models}
     assert schemas == {"bronze", "silver", "gold"}
+
+
+def _copy_schemas(source: Path, target: Path, schemas: tuple[str, ...]) -> None:
+    """A new DuckDB file holding only these schemas of another (tables and data)."""
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"attach '{source}' as src (read_only)")
+        for schema in schemas:
+            con.execute(f"create schema if not exists {schema}")
+            for (table,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'src' and table_schema = ?",
+                [schema],
+            ).fetchall():
+                con.execute(
+                    f'create table {schema}."{table}" as select * from src.{schema}."{table}"'
+                )
+        con.execute("detach src")
+
+
+def test_the_shop_models_build_alone_without_the_api(built: Dbt) -> None:
+    """Only raw_mysql in the warehouse: `--select tag:mysql` builds and tests clean; silver
+    products simply carry no API enrichment."""
+    home = make_home("lakeshop-dbt-mysql-")
+    duck = home / "warehouse.duckdb"
+    _copy_schemas(built.duck_path, duck, ("raw_mysql",))
+    alone = Dbt(home, duck, home / "target")
+    done = alone.run(
+        "build", "--select", "tag:mysql", extra_env={"DBT_INDIRECT_SELECTION": "cautious"}
+    )
+    assert done.returncode == 0, done.stdout[-6000:]
+    products = alone.query("select count(*), count(api_match), count(rating) from silver.products")
+    assert products[0][0] > 0 and products[0][1:] == (0, 0)
+    assert alone.query("select count(*) from gold.fct_orders")[0][0] > 0
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_shop_products_join_the_api_catalogue_by_sku_not_by_id(built: Dbt) -> None:
+    """DummyJSON's own catalogue shares ids 1..194 with the shop but no SKU: no product is
+    matched (a wrong id match gave shop product 1 a mascara's rating), the build says so
+    with a warning, and the id fallback is there only when asked for."""
+    from sandbox.shop_api.records import RecordsWorld
+
+    home = make_home("lakeshop-dbt-sku-")
+    duck = home / "warehouse.duckdb"
+    shutil.copy(built.duck_path, duck)
+    real = RecordsWorld.from_folder(project_dir().parent / "shared" / "data" / "dummyjson")
+    with (
+        env(LAKESHOP_HOME=str(home), LAKESHOP_DUCKDB_PATH=str(duck)),
+        RunningApi(ShopApi(real)) as api,
+    ):
+        sync_api(api.url, resources=("products",), targets=("warehouse",))
+    other = Dbt(home, duck, home / "target")
+    done = other.run(
+        "build", "--select", "+products", extra_env={"DBT_INDIRECT_SELECTION": "cautious"}
+    )
+    assert done.returncode == 0, done.stdout[-6000:]
+    results = json.loads((other.target_path / "run_results.json").read_text())["results"]
+    rate = [r for r in results if "api_catalogue_match_rate" in r["unique_id"]]
+    assert [r["status"] for r in rate] == ["warn"], rate
+    shop_products = other.query("select count(*) from silver.products")[0][0]
+    assert other.query("select count(api_match), count(rating) from silver.products") == [(0, 0)]
+    done = other.run("build", "--select", "+products", "--vars", "{api_product_match: sku_then_id}",
+                     extra_env={"DBT_INDIRECT_SELECTION": "cautious"})  # fmt: skip
+    assert done.returncode == 0, done.stdout[-6000:]
+    by_id = other.query("select api_match, count(*) from silver.products group by api_match")
+    assert by_id == [("id", shop_products)], by_id
+    shutil.rmtree(home, ignore_errors=True)

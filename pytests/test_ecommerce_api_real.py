@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -359,3 +360,62 @@ def test_bad_input_gives_one_line_naming_the_fix(dummyjson: RecordsWorld, workdi
             assert "Traceback" not in debug.stderr
     finally:
         html.shutdown()
+
+
+# -- the API's dbt models on DummyJSON's records, built alone --------------------------------
+def _build_api_models(workdir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LAKESHOP_HOME": str(workdir),
+           "LAKESHOP_DUCKDB_PATH": str(workdir / "warehouse.duckdb")}  # fmt: skip
+    return subprocess.run(
+        [str(project_dir() / ".venv" / "bin" / "lakeshop"), "build", "--select",
+         "tag:ecommerce_api"],
+        env=env, capture_output=True, text=True, timeout=600, cwd=project_dir(),
+    )  # fmt: skip
+
+
+def _silver_counts(path: Path) -> dict[str, int]:
+    names = ("api_products", "product_reviews", "product_tags", "product_images",
+             "product_categories", "carts", "cart_lines", "api_users")  # fmt: skip
+    with duckdb.connect(str(path), read_only=True) as duck:
+        return {n: duck.execute(f"select count(*) from silver.{n}").fetchone()[0] for n in names}  # type: ignore[index]
+
+
+def test_api_models_build_alone_and_reconcile_with_dummyjson(
+    dummyjson: RecordsWorld, workdir: Path
+) -> None:
+    """Only raw_ecommerce_api in the warehouse (no MySQL tables at all): the API's models
+    build and test clean, and every silver table holds exactly what the API serves, before
+    and after a product change and a cart deletion."""
+    world = dummyjson.copy()
+    want = {"api_products": 194, "product_reviews": 582, "product_tags": 364,
+            "product_images": 474, "product_categories": 24, "carts": 208,
+            "cart_lines": 800, "api_users": 208}  # fmt: skip
+    with RunningApi(ShopApi(world)) as api:
+        sync_api(api.url, page_size=100)
+    built = _build_api_models(workdir)
+    assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-2000:]
+    assert "raw_mysql" not in _warehouse_schemas(workdir / "warehouse.duckdb")
+    assert _silver_counts(workdir / "warehouse.duckdb") == want
+
+    world.products[0]["rating"] = 4.99
+    gone = world.carts.pop(0)
+    world.reindex()
+    with RunningApi(ShopApi(world)) as api:
+        sync_api(api.url, page_size=100)
+    built = _build_api_models(workdir)
+    assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-2000:]
+    assert _silver_counts(workdir / "warehouse.duckdb") == {
+        **want, "carts": 207, "cart_lines": 800 - len(gone["products"])}  # fmt: skip
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        assert duck.execute(
+            "select rating, minimum_order_quantity, product_description is not null, "
+            "api_updated_at is not null from silver.api_products where product_id = 1"
+        ).fetchone() == (Decimal("4.99"), world.products[0]["minimumOrderQuantity"], True, True)
+
+
+def _warehouse_schemas(path: Path) -> set[str]:
+    with duckdb.connect(str(path), read_only=True) as duck:
+        return {
+            r[0]
+            for r in duck.execute("select schema_name from information_schema.schemata").fetchall()
+        }

@@ -138,7 +138,7 @@ def paginator(paging: Paging, page_size: int, envelope: bool) -> Any:
     return HeaderLinkPaginator()
 
 
-@dlt.source(name="ecommerce_api", max_table_nesting=2)
+@dlt.source(name="ecommerce_api", max_table_nesting=3)
 def ecommerce_api(
     base_url: str = dlt.config.value,
     auth: AuthBase | None = None,

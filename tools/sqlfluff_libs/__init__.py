@@ -22,6 +22,7 @@ __all__ = [
     "env_var",
     "invocation_id",
     "lakeshop",
+    "load_relation",
     "run_started_at",
     "target",
     "var",
@@ -38,6 +39,11 @@ target = {
 }
 
 run_started_at = _datetime.datetime(2026, 1, 1, tzinfo=_datetime.UTC)
+
+
+def load_relation(relation: _Any) -> None:
+    """dbt's load_relation(): asks the warehouse; offline, nothing is there."""
+    return None
 
 
 def env_var(name: str, default: str | None = None) -> str:

@@ -21,6 +21,8 @@ renamed as (
 
         -- text
         {{ dlt_column('title', dbt.type_string(), columns) }} as product_title,
+        {{ dlt_column('thumbnail', dbt.type_string(), columns) }}
+            as thumbnail_url,
 
         -- numerics
         {{ dlt_column('price', 'decimal(18, 2)', columns) }} as unit_price,

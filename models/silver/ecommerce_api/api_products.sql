@@ -19,12 +19,27 @@ final as (
         category_slug,
         brand,
         availability_status,
+        product_description,
+        warranty_information,
+        shipping_information,
+        return_policy,
+        barcode,
+        thumbnail_url,
 
         -- numerics
         price,
         discount_percentage,
         rating,
         stock_quantity,
+        minimum_order_quantity,
+        weight,
+        width,
+        height,
+        depth,
+
+        -- timestamps
+        api_created_at,
+        api_updated_at,
 
         -- versions
         content_hash,

@@ -34,12 +34,27 @@ final as (
         lower({{ clean_text('category_slug') }}) as category_slug,
         {{ clean_text('brand') }} as brand,
         lower({{ clean_text('availability_status') }}) as availability_status,
+        {{ clean_text('product_description') }} as product_description,
+        {{ clean_text('warranty_information') }} as warranty_information,
+        {{ clean_text('shipping_information') }} as shipping_information,
+        {{ clean_text('return_policy') }} as return_policy,
+        {{ clean_text('barcode') }} as barcode,
+        thumbnail_url,
 
         -- numerics
         price,
         discount_percentage,
         rating,
         stock_quantity,
+        minimum_order_quantity,
+        weight,
+        width,
+        height,
+        depth,
+
+        -- timestamps
+        api_created_at,
+        api_updated_at,
 
         -- versions
         content_hash,

@@ -7,4 +7,5 @@
     'user_id',
     'content_hash',
     current_only=false,
+    history_model='api_quarantine_history',
 ) }}

@@ -1,6 +1,17 @@
 {#- The shop's current products with their category, enriched from the API catalogue
-    (rating, stock, availability, the API's brand and category) matched by SKU, or by id
-    where the SKU does not match. -#}
+    (rating, stock, availability, the API's brand) matched by SKU, the business key both
+    share. Matching by id as well, where the SKU does not match, is opt-in
+    (`api_product_match: sku_then_id`): ids of two systems agree only when one was made from
+    the other, and a wrong id match silently gives a product another one's rating. -#}
+{%- set by_id = var('api_product_match') == 'sku_then_id' -%}
+{#- A build of the shop's models alone (`--select tag:mysql`) has no API catalogue: the
+    products then carry no enrichment instead of failing. -#}
+{%- set api_catalogue = ref('api_products') -%}
+{%- set has_api_catalogue = (
+    not execute
+    or var('offline_compile', false)
+    or load_relation(api_catalogue) is not none
+) -%}
 with
 
 latest as (
@@ -17,7 +28,18 @@ categories as (
 
 api_products as (
 
-    select * from {{ ref('api_products') }}
+    {% if has_api_catalogue -%}
+    select * from {{ api_catalogue }}
+    {%- else -%}
+    select
+        cast(null as {{ dbt.type_bigint() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as sku,
+        cast(null as {{ dbt.type_string() }}) as brand,
+        cast(null as {{ dbt.type_string() }}) as availability_status,
+        cast(null as decimal(4, 2)) as rating,
+        cast(null as {{ dbt.type_bigint() }}) as stock_quantity
+    where 1 = 0
+    {%- endif %}
 
 ),
 
@@ -48,6 +70,10 @@ final as (
         categories.category_group,
         coalesce(api_by_sku.availability_status, api_by_id.availability_status)
             as availability_status,
+        case
+            when api_by_sku.product_id is not null then 'sku'
+            when api_by_id.product_id is not null then 'id'
+        end as api_match,
 
         -- numerics
         current_products.price,
@@ -80,6 +106,7 @@ final as (
         on
             current_products.product_id = api_by_id.product_id
             and api_by_sku.product_id is null
+            and {{ '1 = 1' if by_id else '1 = 0' }}
 
 )
 
