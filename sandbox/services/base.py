@@ -196,6 +196,12 @@ class Service:
             while process_alive(pid):
                 time.sleep(0.05)
         _reap(pid)
+        # A process that reads as a zombie may still be tearing down its other threads, and
+        # its sockets close only when the last one exits (seen with SeaweedFS, a Go program):
+        # wait until the port is free, so a restart or another server can bind it.
+        deadline = time.monotonic() + 10
+        while port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
 
