@@ -37,6 +37,15 @@ def api_port() -> int:
     return _port("LAKESHOP_API_PORT", 8010)
 
 
+# The PII salt when $LAKESHOP_PII_SALT is not set (the demo, tests): set it in production.
+DEV_PII_SALT = "lakeshop-development-salt"
+
+
+def pii_salt() -> str:
+    """``$LAKESHOP_PII_SALT``, or the development salt: the one salt of ingestion and dbt."""
+    return os.environ.get("LAKESHOP_PII_SALT") or DEV_PII_SALT
+
+
 SHOP_DATABASE = "shop"
 CDC_USER = "lakeshop_cdc"
 CDC_PASSWORD = "lakeshop_cdc"  # local private instance only; use secrets for real servers

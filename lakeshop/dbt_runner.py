@@ -51,6 +51,11 @@ def dbt_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     # tag:ecommerce_api`). A full build runs every test.
     env.setdefault("DBT_INDIRECT_SELECTION", "cautious")
     env.update(extra or {})
+    # PostgreSQL reads the PII salt from the session (macros/pii_salt.sql); DuckDB's comes
+    # from the lakeshop.dbt_pii_salt plugin, which reads LAKESHOP_PII_SALT itself
+    salt = env.get("LAKESHOP_PII_SALT") or config.DEV_PII_SALT
+    escaped = salt.replace("\\", "\\\\").replace(" ", "\\ ")
+    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lakeshop.pii_salt={escaped}".strip()
     return env
 
 

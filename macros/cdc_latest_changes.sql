@@ -2,7 +2,8 @@
     the soft-delete record). Built incrementally: a run reads only changes with a `cdc_seq`
     above the highest one already processed, and replaces those keys (delete+insert, which
     DuckDB, PostgreSQL, Redshift and SQL Server all support). A change loaded twice (same
-    `cdc_seq`, dlt's at-least-once loads) collapses into one row. Because the latest change
+    `cdc_seq`, dlt's at-least-once loads, in the same load package or in two) collapses into
+    one row: the copy from the first load package, whose rows are the same row. Because the latest change
     per key does not depend on how the log is cut into runs, a full refresh gives the same
     table. -#}
 {% macro cdc_latest_changes(staging_model, key_column) -%}
@@ -27,14 +28,31 @@ latest_sequence as (
 
 ),
 
-latest_change as (
+first_load as (
 
-    select distinct changes.*
+    select
+        changes.{{ key_column }},
+        changes.cdc_seq,
+        min(coalesce(changes.dlt_load_id, '')) as dlt_load_id
     from changes
     inner join latest_sequence
         on
             changes.{{ key_column }} = latest_sequence.{{ key_column }}
             and changes.cdc_seq = latest_sequence.cdc_seq
+    group by changes.{{ key_column }}, changes.cdc_seq
+
+),
+
+latest_change as (
+
+    -- one load's copies of one change are the same row: distinct folds a retried job
+    select distinct changes.*
+    from changes
+    inner join first_load
+        on
+            changes.{{ key_column }} = first_load.{{ key_column }}
+            and changes.cdc_seq = first_load.cdc_seq
+            and coalesce(changes.dlt_load_id, '') = first_load.dlt_load_id
 
 ),
 

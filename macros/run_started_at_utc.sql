@@ -2,5 +2,5 @@
     model of a run, so rules that compare with the present (future dates) and detection
     times agree across models. -#}
 {% macro run_started_at_utc() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,6 +30,7 @@ from dlt.sources.helpers.rest_client.paginators import (
 from dlt.sources.rest_api import rest_api_resources
 from requests.auth import AuthBase
 
+from ingestion.config import pii_salt
 from ingestion.ecommerce_api.http import ApiPageError, LoginBearerAuth, ResilientSession
 from ingestion.ecommerce_api.settings import RESOURCES, SENSITIVE_FIELDS, Paging
 
@@ -46,13 +46,6 @@ __all__ = [
     "pii_salt",
     "protect",
 ]
-
-DEV_PII_SALT = "lakeshop-dev-salt"  # the dbt project's pii_dev_salt: set LAKESHOP_PII_SALT
-
-
-def pii_salt() -> str:
-    """``$LAKESHOP_PII_SALT``, or the development salt the dbt project also falls back to."""
-    return os.environ.get("LAKESHOP_PII_SALT") or DEV_PII_SALT
 
 
 def salted_hash(value: Any, salt: str) -> str:

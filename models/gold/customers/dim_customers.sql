@@ -2,7 +2,9 @@
     when they first and last ordered, how often and how much (orders that count as revenue),
     and an RFM segment. RFM scores are quintiles (1-5, 5 best) among customers who bought:
     recency in days before the latest order date in the data (not today, so a rebuild of old
-    data gives the same segments), frequency in orders, monetary in lifetime net value. -#}
+    data gives the same segments), frequency in orders, monetary in lifetime net value. A
+    quintile comes from the share of customers at or below the value (cume_dist), so equal
+    behaviour gets equal scores and segments, whatever the customer ids. -#}
 with
 
 customers as (
@@ -60,7 +62,7 @@ as_of as (
 
 ),
 
-scored as (
+ranked as (
 
     select
         customer_orders.*,
@@ -68,19 +70,25 @@ scored as (
             'customer_orders.last_order_date', 'as_of.as_of_date', 'day'
         ) }}
             as recency_days,
-        ntile(5) over (
-            order by
-                customer_orders.last_order_date,
-                customer_orders.customer_id
-        ) as recency_score,
-        ntile(5) over (
-            order by customer_orders.order_count, customer_orders.customer_id
-        ) as frequency_score,
-        ntile(5) over (
-            order by customer_orders.lifetime_value, customer_orders.customer_id
-        ) as monetary_score
+        cume_dist() over (order by customer_orders.last_order_date)
+            as recency_rank,
+        cume_dist() over (order by customer_orders.order_count)
+            as frequency_rank,
+        cume_dist() over (order by customer_orders.lifetime_value)
+            as monetary_rank
     from customer_orders
     cross join as_of
+
+),
+
+scored as (
+
+    select
+        ranked.*,
+        {{ quintile('ranked.recency_rank') }} as recency_score,
+        {{ quintile('ranked.frequency_rank') }} as frequency_score,
+        {{ quintile('ranked.monetary_rank') }} as monetary_score
+    from ranked
 
 ),
 

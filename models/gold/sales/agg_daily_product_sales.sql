@@ -1,6 +1,7 @@
 {#- Sales per day and product from orders that count as revenue: orders, units, gross,
     discount and net. Incremental by date: a run rebuilds every date holding an order or order
-    line re-validated in silver since the last build (deletes and quarantines included), plus
+    line re-validated in silver since the last build (deletes and quarantines included), the
+    day such an order was on before it moved (`previous_placed_at`), plus
     the last `incremental_lookback_days` built days, replacing those dates whole
     (delete+insert on order_date). delete+insert replaces only the dates the new batch
     holds, so a date whose last revenue order left (cancelled, quarantined, deleted) would
@@ -57,7 +58,8 @@ previous_build as (
 
     select
         max(order_date) as last_built_date,
-        coalesce(max(built_through_seq), '') as watermark
+        coalesce(max(built_through_seq), '') as watermark,
+        max(built_at) as last_built_at
     from {{ this }}
 
 ),
@@ -67,7 +69,24 @@ changed_dates as (
     select cast(validated_orders.placed_at as date) as order_date
     from validated_orders
     cross join previous_build
-    where validated_orders.validated_through_seq > previous_build.watermark
+    where
+        validated_orders.validated_through_seq > previous_build.watermark
+        or validated_orders.validated_at > previous_build.last_built_at
+        or previous_build.last_built_at is null
+
+    union
+
+    -- the day a re-validated order was on before (an order moved in time)
+    select cast(validated_orders.previous_placed_at as date) as order_date
+    from validated_orders
+    cross join previous_build
+    where
+        (
+            validated_orders.validated_through_seq > previous_build.watermark
+            or validated_orders.validated_at > previous_build.last_built_at
+            or previous_build.last_built_at is null
+        )
+        and validated_orders.previous_placed_at is not null
 
     union
 
@@ -76,7 +95,10 @@ changed_dates as (
     inner join validated_orders
         on validated_items.order_id = validated_orders.order_id
     cross join previous_build
-    where validated_items.validated_through_seq > previous_build.watermark
+    where
+        validated_items.validated_through_seq > previous_build.watermark
+        or validated_items.validated_at > previous_build.last_built_at
+        or previous_build.last_built_at is null
 
     union
 
@@ -110,7 +132,8 @@ final as (
         cast(sum(order_items.net_amount) as decimal(18, 2)) as net_amount,
 
         -- lineage
-        max(run_watermark.built_through_seq) as built_through_seq
+        max(run_watermark.built_through_seq) as built_through_seq,
+        {{ run_started_at_utc() }} as built_at
 
     from order_items
     cross join run_watermark

@@ -3,7 +3,8 @@
     depend on the product's current cost and live in agg_category_profit.
 
     Incremental: a run rebuilds the lines re-validated in silver since the last build
-    (`validated_through_seq`, which moves when the line, its order or its product changed);
+    (`validated_through_seq`, which moves when the line, its order or its product changed,
+    or `validated_at`, which also moves when a held order was released);
     the post-hook removes lines that are no longer valid (deleted or quarantined). -#}
 {{
     config(
@@ -81,7 +82,8 @@ final as (
         orders.placed_at,
 
         -- lineage
-        run_watermark.built_through_seq
+        run_watermark.built_through_seq,
+        {{ run_started_at_utc() }} as built_at
 
     from order_items
     inner join orders
@@ -94,12 +96,17 @@ final as (
         order_items.order_item_id in (
             select validated_items.order_item_id
             from validated_items
+            cross join (
+                select
+                    coalesce(max(this_model.built_through_seq), '')
+                        as watermark,
+                    max(this_model.built_at) as last_built_at
+                from {{ this }} as this_model
+            ) as previous_build
             where
-                validated_items.validated_through_seq
-                > (
-                    select coalesce(max(this_model.built_through_seq), '')
-                    from {{ this }} as this_model
-                )
+                validated_items.validated_through_seq > previous_build.watermark
+                or validated_items.validated_at > previous_build.last_built_at
+                or previous_build.last_built_at is null
         )
     {% endif %}
 

@@ -86,7 +86,10 @@ run_watermark as (
 
 previous_build as (
 
-    select coalesce(max(built_through_seq), '') as watermark from {{ this }}
+    select
+        coalesce(max(built_through_seq), '') as watermark,
+        max(built_at) as last_built_at
+    from {{ this }}
 
 ),
 
@@ -95,14 +98,20 @@ changed_orders as (
     select validated_orders.order_id
     from validated_orders
     cross join previous_build
-    where validated_orders.validated_through_seq > previous_build.watermark
+    where
+        validated_orders.validated_through_seq > previous_build.watermark
+        or validated_orders.validated_at > previous_build.last_built_at
+        or previous_build.last_built_at is null
 
     union
 
     select order_items.order_id
     from order_items
     cross join previous_build
-    where order_items.built_through_seq > previous_build.watermark
+    where
+        order_items.built_through_seq > previous_build.watermark
+        or order_items.built_at > previous_build.last_built_at
+        or previous_build.last_built_at is null
 
     union
 
@@ -237,7 +246,8 @@ final as (
         order_shipments.delivered_at,
 
         -- lineage
-        run_watermark.built_through_seq
+        run_watermark.built_through_seq,
+        {{ run_started_at_utc() }} as built_at
 
     from orders
     inner join customer_orders

@@ -10,7 +10,8 @@
     order_items and order_items_quarantine are views on the current rows of this table.
 
     Incremental: a run re-validates the lines whose latest change is newer than the last
-    run's watermark, the lines of orders re-validated since, the lines of products that
+    run's watermark, the lines of orders re-validated since (by watermark, or by their
+    validated_at: an order released without a new change), the lines of products that
     changed, and everything after a new snapshot generation. -#}
 {{
     config(
@@ -70,7 +71,10 @@ run_watermark as (
 
 previous_run as (
 
-    select coalesce(max(validated_through_seq), '') as watermark from {{ this }}
+    select
+        coalesce(max(validated_through_seq), '') as watermark,
+        max(validated_at) as last_validated_at
+    from {{ this }}
 
 ),
 
@@ -88,7 +92,10 @@ affected_items as (
     inner join orders
         on item_changes.order_id = orders.order_id
     cross join previous_run
-    where orders.validated_through_seq > previous_run.watermark
+    where
+        orders.validated_through_seq > previous_run.watermark
+        or orders.validated_at > previous_run.last_validated_at
+        or previous_run.last_validated_at is null
 
     union
 
@@ -152,6 +159,7 @@ final as (
         -- lineage
         in_scope.cdc_seq,
         run_watermark.validated_through_seq,
+        {{ run_started_at_utc() }} as validated_at,
 
         -- validation
         case

@@ -13,7 +13,14 @@
     newer than the last run's watermark, every order of a customer who changed or placed a
     changed order (orphan and duplicate checks look at them), orders held as future_date (time
     moves on), and everything after a new snapshot generation. Keys that stopped being current
-    stay as rows with is_current false, so delete+insert replaces them like any other. -#}
+    stay as rows with is_current false, so delete+insert replaces them like any other.
+
+    Besides the input watermark (validated_through_seq, the highest cdc_seq of the inputs),
+    every re-validated row gets validated_at, the run's start: it moves in every run that
+    re-validates a row, also a run with no new change (a future_date order released only
+    because time went on), and the models downstream pick up what moved on either.
+    previous_placed_at is the placed_at the order had before this run re-validated it, so
+    the daily aggregate also rebuilds the day an order moved away from. -#}
 {{
     config(
         materialized='incremental',
@@ -63,6 +70,23 @@ run_watermark as (
         union all
         select cdc_seq from customer_changes
     ) as inputs
+
+),
+
+-- the placed_at each order had before this run (none in a full build)
+previous_versions as (
+
+    {% if is_incremental() %}
+    select
+        order_id,
+        placed_at as previous_placed_at
+    from {{ this }}
+    {% else %}
+    select
+        cast(null as {{ dbt.type_bigint() }}) as order_id,
+        cast(null as {{ dbt.type_timestamp() }}) as previous_placed_at
+    where 1 = 0
+    {% endif %}
 
 ),
 
@@ -212,10 +236,12 @@ final as (
         checked.placed_at,
         checked.created_at,
         checked.updated_at,
+        previous_versions.previous_placed_at,
 
         -- lineage
         checked.cdc_seq,
         run_watermark.validated_through_seq,
+        {{ run_started_at_utc() }} as validated_at,
 
         -- validation
         case
@@ -240,6 +266,8 @@ final as (
 
     from checked
     cross join run_watermark
+    left join previous_versions
+        on checked.order_id = previous_versions.order_id
 
 )
 
