@@ -1,0 +1,71 @@
+"""Governance rules of the dbt project, checked on the manifest `dbt parse` writes (no
+warehouse): the rules dbt-project-evaluator reported, that the project can check itself.
+
+- every model belongs to a group whose owner has a name and an email;
+- a model is public exactly when its contract is enforced (the gold marts); bronze and
+  silver are protected;
+- exposures read public models only;
+- every model has a primary-key test (`unique` on a column, or `is_unique_combination`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    target = tmp_path_factory.mktemp("governance")
+    done = subprocess.run(
+        [dbt_executable(), "parse", "--target-path", str(target)],
+        cwd=project_dir(), env=dbt_env({}), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    return dict(json.loads((Path(target) / "manifest.json").read_text()))
+
+
+def _models(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in manifest["nodes"].items() if v["resource_type"] == "model"}
+
+
+def test_every_model_has_an_owned_group(manifest: dict[str, Any]) -> None:
+    groups = {g["name"]: g for g in manifest["groups"].values()}
+    for node in _models(manifest).values():
+        group = groups.get(node.get("group") or "")
+        assert group is not None, f"{node['name']} has no group"
+        assert group["owner"].get("name") and group["owner"].get("email"), group["name"]
+
+
+def test_public_exactly_where_the_contract_is_enforced(manifest: dict[str, Any]) -> None:
+    for node in _models(manifest).values():
+        enforced = bool(node["config"].get("contract", {}).get("enforced"))
+        assert (node["access"] == "public") == enforced, (node["name"], node["access"])
+        if node["original_file_path"].startswith(("models/bronze/", "models/silver/")):
+            assert node["access"] == "protected", node["name"]
+
+
+def test_exposures_read_public_models_only(manifest: dict[str, Any]) -> None:
+    models = _models(manifest)
+    assert manifest["exposures"]
+    for exposure in manifest["exposures"].values():
+        read = [models[d] for d in exposure["depends_on"]["nodes"] if d in models]
+        assert read and all(n["access"] == "public" for n in read), exposure["name"]
+
+
+def test_every_model_has_a_primary_key_test(manifest: dict[str, Any]) -> None:
+    models = _models(manifest)
+    keyed = {
+        parent
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and (node.get("test_metadata") or {}).get("name") in {"unique", "is_unique_combination"}
+        for parent in node["depends_on"]["nodes"]
+    }
+    assert sorted(n["name"] for k, n in models.items() if k not in keyed) == []
