@@ -48,6 +48,15 @@ class HttpStats:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
 
 
+def page_records(body: Any) -> list[Any]:
+    """The records of a page: the envelope's lists (DummyJSON), or the page if it is one."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [r for v in body.values() if isinstance(v, list) for r in v]
+    return []
+
+
 @dataclass
 class PathTally:
     """What the data pages of one path held: the completeness check's evidence."""
@@ -61,12 +70,7 @@ class PathTally:
 
     def add(self, body: Any, headers: Any) -> None:
         self.pages += 1
-        if isinstance(body, list):
-            records: list[Any] = body
-        elif isinstance(body, dict):
-            records = [r for v in body.values() if isinstance(v, list) for r in v]
-        else:
-            records = []
+        records = page_records(body)
         self.records += len(records)
         for record in records:
             if isinstance(record, dict) and record.get("id") is not None:

@@ -25,7 +25,7 @@ from ingestion.ecommerce_api import (
     pii_salt,
     protect,
 )
-from ingestion.ecommerce_api.http import HttpStats, PathTally
+from ingestion.ecommerce_api.http import HttpStats, PathTally, page_records
 from ingestion.progress import Progress
 
 DATASET = "raw_ecommerce_api"
@@ -131,10 +131,7 @@ def protect_pages(
         body = page["body"]
         if name is None:
             continue
-        records = body if isinstance(body, list) else (
-            [r for v in body.values() if isinstance(v, list) for r in v]
-            if isinstance(body, dict) else []
-        )  # fmt: skip
+        records = page_records(body)
         if isinstance(body, dict) and "id" in body and not records:
             records = [body]  # a single record (e.g. /users/1)
         for record in records:
@@ -168,15 +165,6 @@ def _versions(pipe: dlt.Pipeline) -> dict[str, tuple[int, int]]:
     except Exception:  # no dataset yet
         return out
     return out
-
-
-def _record_count(body: Any) -> int:
-    """Records in a page: the envelope's lists (DummyJSON), or the page itself if it is one."""
-    if isinstance(body, list):
-        return len(body)
-    if isinstance(body, dict):
-        return sum(len(v) for v in body.values() if isinstance(v, list))
-    return 0
 
 
 @dlt.resource(name="raw_responses", write_disposition="append", file_format="jsonl",
@@ -219,7 +207,7 @@ def sync_api(
 
     def on_page(url: str, body: Any) -> None:
         nonlocal records
-        records += _record_count(body)
+        records += len(page_records(body))
         h = session.stats
         progress.advance(
             1, f"{records:,} records, {h.retries} retries, {h.throttled} rate-limit waits"

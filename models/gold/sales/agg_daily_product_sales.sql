@@ -70,9 +70,7 @@ changed_dates as (
     from validated_orders
     cross join previous_build
     where
-        validated_orders.validated_through_seq > previous_build.watermark
-        or validated_orders.validated_at > previous_build.last_built_at
-        or previous_build.last_built_at is null
+        {{ moved_since('validated_orders', 'previous_build') }}
 
     union
 
@@ -81,11 +79,7 @@ changed_dates as (
     from validated_orders
     cross join previous_build
     where
-        (
-            validated_orders.validated_through_seq > previous_build.watermark
-            or validated_orders.validated_at > previous_build.last_built_at
-            or previous_build.last_built_at is null
-        )
+        {{ moved_since('validated_orders', 'previous_build') }}
         and validated_orders.previous_placed_at is not null
 
     union
@@ -96,9 +90,7 @@ changed_dates as (
         on validated_items.order_id = validated_orders.order_id
     cross join previous_build
     where
-        validated_items.validated_through_seq > previous_build.watermark
-        or validated_items.validated_at > previous_build.last_built_at
-        or previous_build.last_built_at is null
+        {{ moved_since('validated_items', 'previous_build') }}
 
     union
 

@@ -104,9 +104,7 @@ final as (
                 from {{ this }} as this_model
             ) as previous_build
             where
-                validated_items.validated_through_seq > previous_build.watermark
-                or validated_items.validated_at > previous_build.last_built_at
-                or previous_build.last_built_at is null
+                {{ moved_since('validated_items', 'previous_build') }}
         )
     {% endif %}
 

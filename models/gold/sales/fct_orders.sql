@@ -99,9 +99,7 @@ changed_orders as (
     from validated_orders
     cross join previous_build
     where
-        validated_orders.validated_through_seq > previous_build.watermark
-        or validated_orders.validated_at > previous_build.last_built_at
-        or previous_build.last_built_at is null
+        {{ moved_since('validated_orders', 'previous_build') }}
 
     union
 
@@ -109,9 +107,9 @@ changed_orders as (
     from order_items
     cross join previous_build
     where
-        order_items.built_through_seq > previous_build.watermark
-        or order_items.built_at > previous_build.last_built_at
-        or previous_build.last_built_at is null
+        {{ moved_since(
+            'order_items', 'previous_build', 'built_through_seq', 'built_at'
+        ) }}
 
     union
 

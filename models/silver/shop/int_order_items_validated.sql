@@ -93,9 +93,9 @@ affected_items as (
         on item_changes.order_id = orders.order_id
     cross join previous_run
     where
-        orders.validated_through_seq > previous_run.watermark
-        or orders.validated_at > previous_run.last_validated_at
-        or previous_run.last_validated_at is null
+        {{ moved_since(
+            'orders', 'previous_run', last_stamp='last_validated_at'
+        ) }}
 
     union
 
