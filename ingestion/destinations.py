@@ -161,3 +161,66 @@ def repair_interrupted_commits(pipe: dlt.Pipeline) -> list[str]:
                 f"finished moving load package {load_id}, interrupted after it was loaded"
             )
     return messages
+
+
+def partly_loaded_packages(pipe: dlt.Pipeline) -> list[str]:
+    """Packages normalized but not yet (or not completely) loaded: the only ones whose load
+    jobs can run twice, when a kill lands after a job's rows committed but before dlt marked
+    the job done."""
+    return list(_packages(pipe._get_load_storage().normalized_packages))
+
+
+def drop_reloaded_copies(pipe: dlt.Pipeline, load_ids: Sequence[str]) -> list[str]:
+    """Delete the second copy of rows that a retried load job inserted again.
+
+    dlt loads each job at least once. On a SQL warehouse a job re-run after a kill inserts
+    its rows again, under the same load id; each row carries its own identity (``_cdc_seq``
+    for change logs, ``_dlt_id`` otherwise), so within one load id a repeated identity is a
+    copy. Only the packages that were partly loaded when this run started are checked, so
+    the cost is one grouped delete per table per such package. The lake needs nothing: a
+    re-run job rewrites the same file name.
+    """
+    if not load_ids or getattr(pipe.destination, "destination_name", "") not in {
+        "duckdb",
+        "postgres",
+    }:
+        return []
+    removed = 0
+    kind = pipe.destination.destination_name
+    with pipe.sql_client() as client:
+        for table in pipe.default_schema.data_tables():
+            columns = table["columns"]
+            key = (
+                "_cdc_seq" if "_cdc_seq" in columns else "_dlt_id" if "_dlt_id" in columns else None
+            )
+            if (
+                key is None
+                or "_dlt_load_id" not in columns
+                or table.get("write_disposition") == "merge"
+            ):
+                continue
+            name = client.make_qualified_table_name(str(table["name"]))
+            for load_id in load_ids:
+                if kind == "duckdb":
+                    sql = (f"delete from {name} where _dlt_load_id = %s and rowid not in "
+                           f"(select min(rowid) from {name} where _dlt_load_id = %s group by {key})")  # fmt: skip
+                else:
+                    sql = (f"delete from {name} a using {name} b where a._dlt_load_id = %s and "
+                           f"b._dlt_load_id = %s and a.{key} = b.{key} and a.ctid > b.ctid")  # fmt: skip
+                try:
+                    with client.execute_query(sql, load_id, load_id) as cur:
+                        removed += _deleted(kind, cur)
+                except Exception as exc:  # a table not created yet on this destination
+                    if "does not exist" not in str(exc) and "Catalog Error" not in str(exc):
+                        raise
+    if not removed:
+        return []
+    return [f"removed {removed} row(s) loaded twice by load jobs retried after an interruption"]
+
+
+def _deleted(kind: str, cursor: Any) -> int:
+    """Rows a DELETE removed: DuckDB returns the count as a result row, psycopg2 as rowcount."""
+    if kind == "duckdb":
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
+    return max(int(getattr(cursor.native_cursor, "rowcount", 0) or 0), 0)

@@ -164,25 +164,41 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 # -- ingestion -----------------------------------------------------------------
 def cmd_ingest_mysql(args: argparse.Namespace) -> int:
-    from ingestion.mysql_cdc.runner import sync
+    from ingestion.mysql_cdc.runner import sync_targets, verify_target
     from ingestion.mysql_cdc.settings import default_mysql_url
 
     url = args.mysql_url or default_mysql_url()
-    results = []
-    for target in args.to:
-        results.append(
-            sync(
-                url,
-                target,
-                tuple(args.include),
-                tuple(args.exclude),
-                follow=args.follow,
-                flush_seconds=args.flush_seconds,
-                max_rows_per_run=args.max_rows_per_run,
-                current_state=args.current_state,
-            )
-        )
-    rows: list[tuple[object, ...]] = []
+    source = url.split("@")[-1]
+    if args.verify or args.repair:
+        failed = False
+        for target in args.to:
+            result = verify_target(url, target, tuple(args.include), tuple(args.exclude),
+                                   repair=args.repair, quiet=args.quiet)  # fmt: skip
+            head = f"{len(result.checks)} table(s), {duration(result.seconds)}, {result.rounds} round(s)"
+            rows: list[tuple[object, ...]] = [(f"[{target}]", head)]
+            rows += [
+                ("  " + name, check.line().split(": ", 1)[1])
+                for name, check in sorted(result.checks.items())
+            ]
+            for name, n in sorted(result.repaired.items()):
+                rows.append(("repaired", f"{name}: {n} key(s) captured again"))
+            summary(f"mysql CDC verification of {source}", rows)
+            failed = failed or result.differing > 0
+        return 1 if failed else 0
+    results = sync_targets(
+        url,
+        args.to,
+        tuple(args.include),
+        tuple(args.exclude),
+        follow=args.follow,
+        flush_seconds=args.flush_seconds,
+        max_rows_per_run=args.max_rows_per_run,
+        current_state=args.current_state,
+        quiet=args.quiet,
+        server_id=args.server_id,
+        resnapshot=tuple(args.resnapshot),
+    )
+    rows = []
     for r in results:
         rows.append(
             (f"[{r.target}]", f"{r.runs} run(s), {duration(r.seconds)}, binlog at {r.position}")
@@ -193,11 +209,15 @@ def cmd_ingest_mysql(args: argparse.Namespace) -> int:
         rows.append(("rate", f"{human(rate)} rows/s"))
         if r.reconnects:
             rows.append(("reconnects", r.reconnects))
+        if r.invalid_values:
+            rows.append(("unrepresentable", f"{r.invalid_values:,} zero date(s) landed as NULL"))
+        if r.retention is not None:
+            rows.append(("binlog", r.retention.describe()))
         for table, n in sorted(r.rows.items()):
             rows.append((f"  {table}", f"{n:,}"))
         for message in r.messages:
             rows.append(("note", message))
-    summary(f"mysql CDC from {url.split('@')[-1]}", rows)
+    summary(f"mysql CDC from {source}", rows)
     return 0
 
 
@@ -480,6 +500,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also keep <table>__current tables by dlt merge",
     )
+    p.add_argument(
+        "--resnapshot",
+        nargs="+",
+        default=[],
+        metavar="TABLE",
+        help="capture these tables again by incremental snapshot, while streaming goes on",
+    )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="compare the source with the landed current state chunk by chunk (exit 1 on a difference)",
+    )
+    p.add_argument(
+        "--repair", action="store_true", help="verify, then capture the differing keys again"
+    )
+    p.add_argument(
+        "--server-id",
+        type=int,
+        help="replica id of the binlog connection (default: derived from the pipeline; unique per follower)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_ingest_mysql)
 
     p = ingest_sub.add_parser(

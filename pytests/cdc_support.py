@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import os
 import random
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,11 +19,12 @@ import pymysql
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from ingestion import config
-from ingestion.mysql_cdc.helpers import _time_text
 from sandbox.services import MariaDB
 
 NAMING = NamingConvention()
-CLASSICMODELS = Path(__file__).resolve().parents[2] / "shared" / "data" / "classicmodels.sql"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CLASSICMODELS = SHARED_DATA / "classicmodels.sql"
+SAKILA = SHARED_DATA / "sakila"
 
 
 def cdc_url(mariadb: MariaDB, database: str) -> str:
@@ -51,6 +53,28 @@ def load_classicmodels(mariadb: MariaDB, name: str = "classicmodels") -> None:
     done = subprocess.run([client, "--socket", str(mariadb.socket), "-uroot", "--default-character-set=utf8mb4", name],
                           input=sql, text=True, capture_output=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _client(mariadb: MariaDB, database: str, sql: str) -> None:
+    client = (
+        "mariadb"
+        if subprocess.run(["which", "mariadb"], capture_output=True).returncode == 0
+        else "mysql"
+    )
+    done = subprocess.run([client, "--socket", str(mariadb.socket), "-uroot", "--default-character-set=utf8mb4", database],
+                          input=sql, text=True, capture_output=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def load_sakila(mariadb: MariaDB, name: str = "sakila") -> None:
+    """MySQL's sakila, schema and data, into database ``name``. MariaDB skips sakila's
+    version comments ``/*!50705 ... */`` (they hold address.location, a GEOMETRY, and its
+    spatial index), so they are rewritten to ``/*! ... */``, which MariaDB runs."""
+    fresh_database(mariadb, name)
+    for part in ("sakila-mv-schema.sql", "sakila-mv-data.sql"):
+        sql = (SAKILA / part).read_text(encoding="utf-8").replace("/*!50705 ", "/*! ")
+        sql = re.sub(r"\bsakila\b", name, sql)
+        _client(mariadb, name, sql)
 
 
 def root(mariadb: MariaDB, database: str) -> pymysql.connections.Connection[Any]:
@@ -82,8 +106,6 @@ def _norm(value: Any) -> Any:
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
-    if isinstance(value, dt.timedelta):
-        return _time_text(value)
     if isinstance(value, float):
         return round(value, 9)
     if isinstance(value, Decimal):
@@ -103,8 +125,17 @@ def _norm(value: Any) -> Any:
 def source_state(
     mariadb: MariaDB, database: str, table: str, columns: list[str] | None = None
 ) -> list[tuple[Any, ...]]:
+    """The table as the server holds it: FLOAT read exactly (as DOUBLE; its text is rounded to
+    6 digits), TIME as MySQL's text."""
     with root(mariadb, database) as conn, conn.cursor() as cur:
-        cols = ", ".join(f"`{c}`" for c in columns) if columns else "*"
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema=%s "
+            "AND table_name=%s ORDER BY ordinal_position",
+            (database, table),
+        )
+        kinds = {str(n): str(t).lower() for n, t in cur.fetchall()}
+        casts = {"float": "CAST(`{}` AS DOUBLE)", "time": "CAST(`{}` AS CHAR)"}
+        cols = ", ".join(casts.get(kinds[c], "`{}`").format(c) for c in columns or list(kinds))
         cur.execute(f"SELECT {cols} FROM `{table}`")
         return sorted((tuple(_norm(v) for v in row) for row in cur.fetchall()), key=repr)
 
@@ -152,10 +183,10 @@ def landed_state(
     keys = ", ".join(NAMING.normalize_identifier(c) for c in pk)
     cols = ", ".join(NAMING.normalize_identifier(c) for c in columns)
     start = duck.execute(
-        f"select start_seq from {dataset}._cdc_snapshots where table_name = ? order by snapshot_id desc limit 1",
+        f"select max(start_seq) from {dataset}._cdc_snapshots where table_name = ? and status = 'done'",
         [table],
     ).fetchone()
-    assert start is not None, f"no snapshot recorded for {table}"
+    assert start is not None and start[0] is not None, f"no complete snapshot recorded for {table}"
     rows = duck.execute(
         f"""
         select {cols} from (

@@ -324,6 +324,38 @@ def test_a_kill_inside_a_dlt_package_move_is_finished_not_stuck(
     )
 
 
+def test_a_load_job_run_again_after_a_kill_leaves_no_second_copy(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    """dlt loads each job at least once: a kill after a job's rows committed but before dlt
+    marked the job done makes the next process load it again, under the same load id (the
+    real-schema trial found 16 such rows). Recreated exactly: load a package, then put the
+    package back as it was before loading."""
+    from ingestion.mysql_cdc import mysql_cdc
+    from ingestion.mysql_cdc.runner import cdc_pipeline
+
+    seed_shop(mariadb, "cdc_twice", orders=2_000)
+    url = cdc_url(mariadb, "cdc_twice")
+    sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000, max_runs=1, quiet=True)
+    pipe = cdc_pipeline("warehouse")
+    pipe.extract(
+        mysql_cdc(credentials=url, include=["order_items"], max_rows=1_000, chunk_rows=500)
+    )
+    pipe.normalize()
+    work = Path(pipe.working_dir)
+    (package,) = (work / "load" / "normalized").iterdir()
+    shutil.copytree(package, workdir / "package-before-load")
+    pipe.load()
+    shutil.rmtree(work / "load" / "loaded" / package.name)
+    shutil.copytree(workdir / "package-before-load", package)  # the kill: loaded, not marked
+
+    result = sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000,
+                  quiet=True, retries=0)  # fmt: skip
+    assert any("loaded twice" in m for m in result.messages), result.messages
+    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
+    assert_equivalent(mariadb, "cdc_twice", workdir / "warehouse.duckdb", tables=["order_items"])
+
+
 def _extracted_twice(workdir: Path) -> str:
     """For a failure message: which packages hold a repeated change, and the runs' log."""
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -25,21 +26,36 @@ from typing import Any
 
 import dlt
 import pyarrow as pa
+from dlt.common.runtime import signals
 
 from ingestion.mysql_cdc.helpers import (
     CdcError,
     MySqlConn,
     Position,
     ServerSettingError,
+    TableInfo,
     binlog_files,
+    binlog_retention,
     check_server,
+    describe_table,
     discover_tables,
     master_position,
     matches,
+    quote,
     seq,
 )
+from ingestion.mysql_cdc.incremental import (
+    CHANGING,
+    READ_ROW_BASE,
+    ForeignKey,
+    Reader,
+    batches_of,
+    foreign_keys,
+    key_filter,
+    rewrites_rows,
+)
 from ingestion.mysql_cdc.snapshot import SnapshotSession
-from ingestion.mysql_cdc.stream import BinlogReader, DdlChange
+from ingestion.mysql_cdc.stream import MOVED, BinlogReader, DdlChange
 
 __all__ = ["CdcError", "MySqlConn", "Report", "ServerSettingError", "mysql_cdc"]
 
@@ -63,6 +79,7 @@ class Report:
     last_commit_at: float | None = None
     done: bool = False
     phase: str = ""
+    retention: Any = None
     messages: list[str] = field(default_factory=list)
 
     def add(self, table: str, n: int) -> None:
@@ -71,6 +88,44 @@ class Report:
     def note(self, message: str) -> None:
         log.warning(message)
         self.messages.append(message)
+
+
+@dataclass
+class Moved:
+    """Child key columns that ON UPDATE CASCADE changed from ``old`` to ``new`` at ``at``."""
+
+    child_columns: tuple[str, ...]
+    old: tuple[Any, ...]
+    new: tuple[Any, ...]
+    at: Position
+    parent: str
+    parent_columns: tuple[str, ...]
+
+
+@dataclass
+class Refresh:
+    """Rows of one table to read again at an exact position."""
+
+    equal: dict[tuple[str, ...], set[tuple[Any, ...]]] = field(default_factory=dict)
+    null: set[tuple[str, ...]] = field(default_factory=set)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    moved: list[Moved] = field(default_factory=list)
+
+    def filters(self) -> Iterator[tuple[str, list[Any]]]:
+        for columns, values in self.equal.items():
+            for chunk in batches_of(sorted(values, key=repr), 1000):
+                yield key_filter(columns, chunk)
+        for columns in sorted(self.null):
+            yield " AND ".join(f"{quote(c)} IS NULL" for c in columns), []
+
+
+def position_of(change_seq: str, log_file: str) -> Position:
+    """The binlog position of a change (its event's end) in ``log_file``."""
+    return Position(log_file, int(change_seq.split(".")[1]))
+
+
+def _key_value(value: Any) -> Any:
+    return value
 
 
 def _server_id(name: str) -> int:
@@ -90,6 +145,8 @@ def mysql_cdc(
     follow: bool = False,
     server_id: int | None = None,
     current_state: bool = False,
+    resnapshot: Sequence[str] = (),
+    repair: dict[str, list[list[Any]]] | None = None,
     report: Report | None = None,
 ) -> Any:
     """Change logs of the selected tables of one MySQL/MariaDB database.
@@ -110,6 +167,9 @@ def mysql_cdc(
         server_id: replica id used on the binlog connection (unique per reader).
         current_state: also maintain ``<table>__current`` by dlt merge (hard deletes, newest
             ``_cdc_seq`` wins), for users who do not derive current state in dbt.
+        resnapshot: tables to capture again by incremental snapshot, while streaming.
+        repair: per table, primary keys to read again (and to delete where the source no
+            longer has them), as found by verification.
         report: filled in with what the run did.
     """
     conn = (
@@ -117,53 +177,63 @@ def mysql_cdc(
         if isinstance(credentials, str)
         else MySqlConn.from_url(str(credentials))
     )
-    return changes(conn, list(include), list(exclude), until, max_rows, max_seconds, chunk_rows, batch_rows,
-                   follow, server_id or _server_id(conn.describe()), current_state, report or Report())  # fmt: skip
+    options = Options(list(include), list(exclude), until, max_rows, max_seconds, chunk_rows,
+                      batch_rows, follow, server_id or _server_id(conn.describe()), current_state,
+                      list(resnapshot), dict(repair or {}))  # fmt: skip
+    return changes(conn, options, report or Report())
+
+
+@dataclass
+class Options:
+    include: list[str]
+    exclude: list[str]
+    until: dict[str, Any] | None
+    max_rows: int
+    max_seconds: float | None
+    chunk_rows: int
+    batch_rows: int
+    follow: bool
+    server_id: int
+    current_state: bool
+    resnapshot: list[str]
+    repair: dict[str, list[list[Any]]]
 
 
 @dlt.resource(name="changes", write_disposition="append", file_format="parquet")
-def changes(
-    conn: MySqlConn,
-    include: list[str],
-    exclude: list[str],
-    until: dict[str, Any] | None,
-    max_rows: int,
-    max_seconds: float | None,
-    chunk_rows: int,
-    batch_rows: int,
-    follow: bool,
-    server_id: int,
-    current_state: bool,
-    report: Report,
-) -> Iterator[Any]:
+def changes(conn: MySqlConn, options: Options, report: Report) -> Iterator[Any]:
     state: dict[str, Any] = dlt.current.resource_state()
-    yield from Run(conn, state, include, exclude, until, max_rows, max_seconds, chunk_rows, batch_rows,
-                   follow, server_id, current_state, report).execute()  # fmt: skip
+    yield from Run(conn, state, options, report).execute()
 
 
 class Run:
     """One bounded run: snapshot what needs it, then stream, all checkpointed in ``state``."""
 
-    def __init__(self, conn: MySqlConn, state: dict[str, Any], include: list[str], exclude: list[str],
-                 until: dict[str, Any] | None, max_rows: int, max_seconds: float | None, chunk_rows: int,
-                 batch_rows: int, follow: bool, server_id: int, current_state: bool, report: Report) -> None:  # fmt: skip
+    def __init__(self, conn: MySqlConn, state: dict[str, Any], options: Options, report: Report) -> None:  # fmt: skip
         self.conn = conn
         self.state = state
-        self.include, self.exclude = include, exclude
-        self.until = Position.from_dict(until)
-        self.max_rows = max_rows
-        self.deadline = time.monotonic() + max_seconds if max_seconds else None
-        self.chunk_rows = chunk_rows
-        self.batch_rows = batch_rows
-        self.follow = follow
-        self.server_id = server_id
-        self.current_state = current_state
+        self.options = options
+        self.include, self.exclude = options.include, options.exclude
+        self.until = Position.from_dict(options.until)
+        self.max_rows = options.max_rows
+        self.deadline = time.monotonic() + options.max_seconds if options.max_seconds else None
+        self.chunk_rows = options.chunk_rows
+        self.batch_rows = options.batch_rows
+        self.follow = options.follow
+        self.server_id = options.server_id
+        self.current_state = options.current_state
         self.report = report
-        self.budget = max_rows
+        self.budget = options.max_rows
         self.server = ""
         self.primary_keys: dict[str, list[str]] = {}
+        self.infos: dict[str, TableInfo] = {}
+        self.fks: dict[str, list[ForeignKey]] = {}
+        self.parents: set[str] = set()
         self.buffers: dict[tuple[str, tuple[str, ...]], list[pa.Table]] = {}
         self.buffered = 0
+        self.records: list[Any] = []  # _cdc_snapshots rows waiting to be yielded
+        self.refreshes: dict[str, Refresh] = {}
+        self.reader: Reader | None = None
+        self.streamed_since_read = 0
 
     # -- state helpers -------------------------------------------------------------------
     @property
@@ -181,11 +251,56 @@ class Run:
     def wanted(self, table: str) -> bool:
         return matches(table, self.include, self.exclude)
 
-    def schedule_snapshot(self, table: str, reason: str, start: Position | None) -> None:
+    def next_snapshot_id(self) -> int:
         snapshot_id = int(self.state.get("next_snapshot_id", 1))
         self.state["next_snapshot_id"] = snapshot_id + 1
-        self.tables[table] = {"status": "pending", "snapshot_id": snapshot_id, "after": None, "rows": 0,
-                              "start": start.as_dict() if start else None, "reason": reason}  # fmt: skip
+        return snapshot_id
+
+    def next_read_row(self, n: int) -> int:
+        """Row numbers for ``n`` rows read while streaming, unique across runs."""
+        first = int(self.state.get("read_rows", 0))
+        self.state["read_rows"] = first + n
+        return READ_ROW_BASE + first
+
+    def schedule_snapshot(self, table: str, reason: str, start: Position | None) -> None:
+        """A snapshot before streaming goes on (the first one, a purged binlog, a new key)."""
+        self.tables[table] = {"status": "pending", "snapshot_id": self.next_snapshot_id(), "after": None,
+                              "rows": 0, "start": start.as_dict() if start else None, "reason": reason}  # fmt: skip
+
+    def covered(self, table: str, at: Position) -> bool:
+        """True when every read of ``table``'s current or coming generation is after ``at``,
+        so a schedule change at ``at`` is already in what is (or will be) read."""
+        t = self.tables.get(table)
+        if t is None:
+            return False
+        if t["status"] != "streaming":
+            read_at = Position.from_dict(t.get("read_at"))
+            return read_at is None or read_at.key() > at.key()
+        inc = t.get("incremental")
+        if inc is not None:
+            read_at = Position.from_dict(inc.get("read_at"))
+            if read_at is None or read_at.key() > at.key():
+                return True
+        read_at = Position.from_dict(t.get("read_at"))
+        return read_at is not None and read_at.key() > at.key()
+
+    def request_incremental(self, table: str, reason: str, at: Position) -> None:
+        """Capture ``table`` again by incremental snapshot while the stream goes on."""
+        t = self.tables.get(table)
+        if t is None or t["status"] != "streaming":
+            return  # not captured, or its snapshot before streaming has yet to read it
+        inc = t.get("incremental")
+        if inc is not None:
+            read_at = Position.from_dict(inc.get("read_at"))
+            if read_at is None or read_at.key() > at.key():
+                return  # everything it reads is read after `at`
+            inc["again"] = reason  # some chunks were read before `at`: one more generation
+            return
+        if self.covered(table, at):
+            return
+        self.report.note(f"{table}: {reason} at {at}; capturing it again by incremental snapshot")
+        t["incremental"] = {"snapshot_id": self.next_snapshot_id(), "reason": reason, "start": at.as_dict(),
+                            "after": None, "rows": 0, "read_at": None, "again": None}  # fmt: skip
 
     # -- the run --------------------------------------------------------------------------
     def execute(self) -> Iterator[Any]:
@@ -196,8 +311,14 @@ class Run:
             self.server = facts["server"]
             server_pos = master_position(cur)
             files = binlog_files(cur)
+            self.set_foreign_keys(foreign_keys(cur, self.conn.database))
+            retention = binlog_retention(cur, self.state.get("checkpoint_committed_at"))
         report.server_position = server_pos
+        report.retention = retention
+        if retention.warning:
+            report.note(retention.warning)
         until = self.until or server_pos
+        self.infos = dict(selected)
         self.primary_keys = {n: t.primary_key for n, t in selected.items()}
         if self.state.get("version") != STATE_VERSION:
             self.state.clear()
@@ -207,7 +328,12 @@ class Run:
                 self.schedule_snapshot(name, "initial snapshot", None)
         for name in selected:
             if name not in self.tables:
-                self.schedule_snapshot(name, "new table in the selection", self.position)
+                if self.position is None:
+                    self.schedule_snapshot(name, "new table in the selection", None)
+                else:
+                    self.tables[name] = {"status": "streaming", "snapshot_id": None, "rows": 0,
+                                         "after": None, "start": None, "reason": None, "read_at": None}  # fmt: skip
+                    self.request_incremental(name, "new table in the selection", self.position)
         for name in list(self.tables):
             if name not in selected:
                 report.note(
@@ -223,21 +349,47 @@ class Run:
             for name in list(self.tables):
                 self.schedule_snapshot(name, "binlog purged", None)
             self.position = None
+        unknown = sorted(set(self.options.resnapshot) - set(selected))
+        if unknown:
+            raise CdcError(
+                f"--resnapshot {' '.join(unknown)}: not a captured table of {self.conn.database} "
+                f"(captured: {', '.join(sorted(selected)) or 'none'})"
+            )
+        if self.position is not None:
+            for name in self.options.resnapshot:
+                self.request_incremental(name, "re-snapshot requested", self.position)
+            for name, keys in self.options.repair.items():
+                self.refresh(name).keys.extend(tuple(k) for k in keys)
 
-        if any(t["status"] != "streaming" for t in self.tables.values()):
-            report.phase = "snapshot"
-            yield from self.snapshot(selected)
+        try:
             if any(t["status"] != "streaming" for t in self.tables.values()):
-                yield from self.flush_all()
-                report.position = self.position
-                return
-        report.phase = "stream"
-        yield from self.stream(until)
-        yield from self.flush_all()
+                report.phase = "snapshot"
+                yield from self.snapshot(selected)
+                if any(t["status"] != "streaming" for t in self.tables.values()):
+                    yield from self.flush_all()
+                    report.position = self.position
+                    return
+            report.phase = "stream"
+            yield from self.stream(until)
+            yield from self.flush_all()
+        finally:
+            if self.reader is not None:
+                self.reader.close()
         report.position = self.position
 
+    def set_foreign_keys(self, fks: dict[str, list[ForeignKey]]) -> None:
+        self.fks = fks
+        self.parents.clear()
+        self.parents.update(fks)
+
     def out_of_budget(self) -> bool:
-        return self.budget <= 0 or (self.deadline is not None and time.monotonic() >= self.deadline)
+        # a first Ctrl-C / SIGTERM (dlt's handler only sets a flag): end the run at the next
+        # commit so what was read lands, and the runner stops after it
+        return (
+            self.budget <= 0
+            or (self.deadline is not None and time.monotonic() >= self.deadline)
+            or signals.was_signal_received()
+        )
 
     # -- snapshot -------------------------------------------------------------------------
     def snapshot(self, selected: dict[str, Any]) -> Iterator[Any]:
@@ -255,7 +407,9 @@ class Run:
                 info = selected[name]
                 if table_state["status"] == "pending":
                     start = Position.from_dict(table_state["start"]) or self.position or point
-                    table_state.update(status="snapshotting", start=start.as_dict())
+                    table_state.update(
+                        status="snapshotting", start=start.as_dict(), read_at=point.as_dict()
+                    )
                     yield self.snapshot_record(name, table_state, "started", start)
                 snapshot_id = int(table_state["snapshot_id"])
                 limit = max(self.budget, 1)
@@ -294,29 +448,36 @@ class Run:
     def snapshot_record(
         self, table: str, table_state: dict[str, Any], status: str, start: Position | None
     ) -> Any:
-        start = start or self.position
+        return self.generation_record(table, int(table_state["snapshot_id"]), status,
+                                      table_state["reason"], start or self.position, int(table_state["rows"]))  # fmt: skip
+
+    def generation_record(self, table: str, snapshot_id: int, status: str, reason: str,
+                          start: Position | None, rows: int) -> Any:  # fmt: skip
         record = {
             "table_name": table,
-            "snapshot_id": int(table_state["snapshot_id"]),
+            "snapshot_id": snapshot_id,
             "status": status,
-            "reason": table_state["reason"],
+            "reason": reason,
             "start_seq": seq(start.index, start.pos, 0) if start else None,
-            "rows": int(table_state["rows"]),
+            "rows": rows,
             "recorded_at": dt.datetime.now(dt.UTC),
         }
         return dlt.mark.with_table_name(record, SNAPSHOTS_TABLE)
 
     # -- stream ---------------------------------------------------------------------------
+    def has_reads(self) -> bool:
+        return bool(self.refreshes) or any("incremental" in t for t in self.tables.values())
+
     def stream(self, until: Position) -> Iterator[Any]:
         start = self.position
         if start is None:
             return
         if not self.follow and start.key() >= until.key():
-            self.report.done = True
+            yield from self.reads(final=True)
+            self.report.done = not self.has_reads()
             return
-        reader = BinlogReader(
-            self.conn, self.server_id, start, lambda t: t in self.tables, blocking=self.follow
-        )
+        reader = BinlogReader(self.conn, self.server_id, start, lambda t: t in self.tables,
+                              blocking=self.follow, parents=self.parents)  # fmt: skip
 
         def stop(pos: Position) -> bool:
             if self.out_of_budget():
@@ -330,53 +491,283 @@ class Run:
             for b in batches:
                 n = len(b.rows)
                 self.budget -= n
+                self.streamed_since_read += n
                 self.report.change_rows += n
                 self.report.add(b.table, n)
                 yield from self.emit(b.table, b.to_arrow(self.server, self.conn.database))
+                if b.table in self.fks:
+                    self.cascade(b, position.file)
             self.position = position
-            if ddl is not None and self.handle_ddl(ddl):
-                reached_end = False
-                break
+            self.state["checkpoint_committed_at"] = committed_at
+            if ddl is not None:
+                end = self.handle_ddl(ddl)
+                yield from self.take_records()
+                if end:
+                    reached_end = False
+                    break
+            if self.has_reads() and self.streamed_since_read >= self.chunk_rows:
+                yield from self.reads(final=False)
         else:
             reached_end = not self.out_of_budget() or (
                 self.position is not None and self.position.key() >= until.key()
             )
         self.report.reconnects += reader.stats.reconnects
+        self.report.invalid_values += reader.stats.invalid_values
+        yield from self.reads(final=True)
         if (
             not self.follow
             and reached_end
+            and not self.has_reads()
             and not any(t["status"] != "streaming" for t in self.tables.values())
         ):
             self.report.done = True
 
+    def take_records(self) -> Iterator[Any]:
+        records, self.records = self.records, []
+        yield from records
+
+    # -- reads while streaming --------------------------------------------------------------
+    def refresh(self, table: str) -> Refresh:
+        return self.refreshes.setdefault(table, Refresh())
+
+    def reads(self, final: bool) -> Iterator[Any]:
+        """Targeted refreshes (all of them: the checkpoint already covers what asked for
+        them), then incremental snapshot chunks: one while streaming, as many as the budget
+        allows at the end of a run."""
+        self.streamed_since_read = 0
+        if self.reader is None:
+            self.reader = Reader(self.conn)
+        for table in list(self.refreshes):
+            yield from self.run_refresh(table, self.refreshes.pop(table))
+        for table in sorted(self.tables):
+            first = True
+            while "incremental" in self.tables.get(table, {}):
+                if not first and (not final or self.out_of_budget()):
+                    break
+                first = False
+                yield from self.read_chunk(table)
+            if not final and not first:
+                break
+        yield from self.take_records()
+
+    def emit_read(
+        self, table: str, at: Position, batch: pa.Table, snapshot_id: int | None
+    ) -> Iterator[Any]:
+        n = batch.num_rows
+        if not n:
+            return
+        first = self.next_read_row(n)
+        batch = _with_cdc_columns(batch, op="snapshot", seqs=[seq(at.index, at.pos, first + i) for i in range(n)],
+                                  committed=dt.datetime.now(dt.UTC), server=self.server,
+                                  database=self.conn.database, snapshot_id=snapshot_id)  # fmt: skip
+        self.budget -= n
+        self.report.snapshot_rows += n
+        self.report.add(table, n)
+        yield from self.emit(table, batch)
+
+    def read_chunk(self, table: str) -> Iterator[Any]:
+        t = self.tables[table]
+        inc = t["incremental"]
+        assert self.reader is not None
+        limit = max(1, min(self.chunk_rows, self.budget))
+        at, info, batch, last = self.reader.read(table, after=inc["after"], limit=limit)
+        self.infos[table] = info
+        self.primary_keys[table] = info.primary_key
+        if inc["read_at"] is None:
+            inc["read_at"] = at.as_dict()
+            self.records.append(self.generation_record(table, inc["snapshot_id"], "started", inc["reason"],
+                                                       Position.from_dict(inc["start"]), 0))  # fmt: skip
+        yield from self.emit_read(table, at, batch, inc["snapshot_id"])
+        inc["rows"] += batch.num_rows
+        inc["after"] = last
+        if info.primary_key and batch.num_rows >= limit and last is not None:
+            return  # more chunks to read
+        t.update(snapshot_id=inc["snapshot_id"], reason=inc["reason"], read_at=inc["read_at"],
+                 start=inc["start"], rows=inc["rows"])  # fmt: skip
+        del t["incremental"]
+        self.records.append(self.generation_record(table, inc["snapshot_id"], "done", inc["reason"],
+                                                   Position.from_dict(inc["start"]), inc["rows"]))  # fmt: skip
+        if inc["again"] and self.position is not None:
+            self.request_incremental(table, inc["again"], self.position)
+        yield from self.take_records()
+
+    def run_refresh(self, table: str, refresh: Refresh) -> Iterator[Any]:
+        """Read the rows a cascade or a repair changed, at one exact position, and land them;
+        keys the source no longer has land as deletes at that position."""
+        if table not in self.tables:
+            return
+        assert self.reader is not None
+        snapshot_id = self.tables[table].get("snapshot_id")
+        pk = self.primary_keys.get(table) or []
+        for where, params in refresh.filters():
+            at, info, batch, _ = self.reader.read(table, where, params)
+            yield from self.emit_read(table, at, batch, snapshot_id)
+        if refresh.keys and pk:
+            for keys in batches_of(sorted(set(refresh.keys), key=repr), 1000):
+                where, params = key_filter(pk, keys)
+                at, info, batch, _ = self.reader.read(table, where, params)
+                yield from self.emit_read(table, at, batch, snapshot_id)
+                found = (
+                    {tuple(r[c] for c in pk) for r in batch.select(pk).to_pylist()}
+                    if batch.num_rows
+                    else set()
+                )
+                gone = [k for k in keys if tuple(_key_value(v) for v in k) not in found]
+                if gone:
+                    yield from self.emit_deletes(table, info, pk, gone, at, None)
+        for moved in refresh.moved:
+            yield from self.synthesize_moved(table, moved)
+
+    def emit_deletes(self, table: str, info: TableInfo, pk: list[str], keys: Sequence[Sequence[Any]],
+                     at: Position, row_base: int | None) -> Iterator[Any]:  # fmt: skip
+        """Deletes of ``keys`` at ``at`` (rows with only the key columns set)."""
+        n = len(keys)
+        columns = {c.name: pa.array([k[pk.index(c.name)] for k in keys] if c.name in pk else [None] * n,
+                                    type=c.arrow) for c in info.columns}  # fmt: skip
+        batch = pa.table(columns)
+        first = row_base if row_base is not None else self.next_read_row(n)
+        batch = _with_cdc_columns(batch, op="delete", seqs=[seq(at.index, at.pos, first + i) for i in range(n)],
+                                  committed=dt.datetime.now(dt.UTC), server=self.server,
+                                  database=self.conn.database, snapshot_id=None)  # fmt: skip
+        self.report.change_rows += n
+        self.report.add(table, n)
+        yield from self.emit(table, batch)
+
+    def synthesize_moved(self, table: str, moved: Moved) -> Iterator[Any]:
+        """After ON UPDATE CASCADE changed a key column of child rows, the old child keys are
+        gone. While the parent still has the new key, the child rows carrying it are exactly
+        the moved ones (read in one snapshot with the parent): delete each one's old key, at
+        the parent change's position. When the parent has moved on (or is gone) by the time
+        of the read, the moved rows cannot be found any more: capture the child again."""
+        assert self.reader is not None
+        pk = self.primary_keys.get(table) or []
+        parent_where = " AND ".join(f"{quote(c)} = %s" for c in moved.parent_columns)
+        _, _, parent, _ = self.reader.read(moved.parent, parent_where, moved.new)
+        if not parent.num_rows:
+            reason = f"ON UPDATE CASCADE from {moved.parent} on a key that moved again"
+            self.request_incremental(table, reason, moved.at)
+            return
+        where = " AND ".join(f"{quote(c)} = %s" for c in moved.child_columns)
+        _, info, batch, _ = self.reader.read(table, where, moved.new, same_snapshot=True)
+        if not batch.num_rows or not pk:
+            return
+        old_keys = []
+        for row in batch.select(pk).to_pylist():
+            key = [row[c] for c in pk]
+            for col, old in zip(moved.child_columns, moved.old, strict=True):
+                if col in pk:
+                    key[pk.index(col)] = old
+            old_keys.append(key)
+        first = self.next_read_row(len(old_keys))
+        yield from self.emit_deletes(table, info, pk, old_keys, moved.at, first)
+
+    def cascade(self, batch: Any, log_file: str) -> None:
+        """Foreign-key actions write no row events: find the child rows a parent change moved."""
+        names = [c.name for c in batch.columns]
+        for fk in self.fks.get(batch.table, []):
+            if fk.child not in self.tables or any(c not in names for c in fk.parent_columns):
+                continue
+            idx = [names.index(c) for c in fk.parent_columns]
+            for i, op in enumerate(batch.ops):
+                before = batch.befores[i] if batch.befores else None
+                if op == "delete" and before is None:
+                    old = [batch.rows[i][j] for j in idx]
+                    if any(v is None for v in old):
+                        continue
+                    self.on_parent_gone(fk, fk.on_delete, position_of(batch.seqs[i], log_file))
+                elif before is not None and before != MOVED:
+                    old = [before[j] for j in idx]
+                    new = [batch.rows[i][j] for j in idx]
+                    if old == new or any(v is None for v in old):
+                        continue
+                    if fk.on_update == "CASCADE":
+                        pos = position_of(batch.seqs[i], log_file)
+                        refresh = self.refresh(fk.child)
+                        refresh.equal.setdefault(fk.child_columns, set()).add(tuple(new))
+                        child_pk = self.primary_keys.get(fk.child) or []
+                        if set(fk.child_columns) & set(child_pk):
+                            moved = Moved(fk.child_columns, tuple(old), tuple(new), pos,
+                                          fk.parent, fk.parent_columns)  # fmt: skip
+                            refresh.moved.append(moved)
+                        for grandchild in self.fks.get(fk.child, []):
+                            if (
+                                set(grandchild.parent_columns) & set(fk.child_columns)
+                                and grandchild.on_update in CHANGING
+                            ):
+                                self.request_incremental(
+                                    grandchild.child, f"cascade from {fk.child}", pos
+                                )
+                    else:
+                        self.on_parent_gone(fk, fk.on_update, position_of(batch.seqs[i], log_file))
+
+    def on_parent_gone(self, fk: ForeignKey, action: str, pos: Position) -> None:
+        if action in {"SET NULL", "SET DEFAULT"}:
+            self.refresh(fk.child).null.add(fk.child_columns)
+        elif action == "CASCADE":
+            # the deleted child rows cannot be selected any more: capture the child again
+            self.request_incremental(fk.child, f"ON DELETE CASCADE from {fk.parent}", pos)
+            for grandchild in self.fks.get(fk.child, []):
+                if grandchild.child != fk.child:
+                    self.on_parent_gone(grandchild, grandchild.on_delete, pos)
+
     def handle_ddl(self, ddl: DdlChange) -> bool:
         """Follow a schema change. True when the run must end so a snapshot can run first."""
         tracked = ddl.table in self.tables
-        if ddl.kind == "alter" and tracked and not ddl.primary_key_changed:
-            return False  # columns added/dropped/renamed/widened: later events carry them
-        if ddl.kind == "alter" and tracked:
+        if ddl.kind in {"alter", "create", "rename", "drop"}:
+            with self.conn.connect() as db, db.cursor() as cur:
+                self.set_foreign_keys(foreign_keys(cur, self.conn.database))
+                after = (
+                    describe_table(cur, self.conn.database, ddl.table)
+                    if ddl.kind == "alter"
+                    else None
+                )
+        if ddl.kind == "alter" and tracked and ddl.primary_key_changed:
             self.report.note(
                 f"{ddl.table}: primary key changed at {ddl.position}; the stream cannot follow it, re-snapshotting the table"
             )
             self.schedule_snapshot(ddl.table, "primary key changed", ddl.position)
             return True
+        if ddl.kind == "alter" and tracked:
+            why = rewrites_rows(ddl.sql, self.infos.get(ddl.table), after)
+            if after is not None and after.columns:
+                self.infos[ddl.table] = after
+            if why:
+                self.request_incremental(
+                    ddl.table, f"{why} (ALTER writes no row events for existing rows)", ddl.position
+                )
+            return False
         if ddl.kind == "truncate" and tracked:
+            if self.covered(ddl.table, ddl.position):
+                return False
+            # TRUNCATE writes no row events; every row after it comes from the stream, so a
+            # generation starting here is complete at once
             self.report.note(
-                f"{ddl.table}: truncated at {ddl.position} (TRUNCATE writes no row events); re-snapshotting it"
+                f"{ddl.table}: truncated at {ddl.position}; its state starts again there"
             )
-            self.schedule_snapshot(ddl.table, "truncated", ddl.position)
-            return True
-        if ddl.kind in {"drop", "rename"} and tracked:
-            self.report.note(f"{ddl.table}: {ddl.kind} at {ddl.position}; its change log ends here")
+            t = self.tables[ddl.table]
+            t.update(snapshot_id=self.next_snapshot_id(), reason="truncated", read_at=ddl.position.as_dict(),
+                     start=ddl.position.as_dict(), rows=0)  # fmt: skip
+            t.pop("incremental", None)
+            for status in ("started", "done"):
+                self.records.append(
+                    self.generation_record(
+                        ddl.table, t["snapshot_id"], status, "truncated", ddl.position, 0
+                    )
+                )
+            return False
+        replaced = ddl.kind == "create" and re.search(r"\bOR\s+REPLACE\b", ddl.sql, re.IGNORECASE)
+        if (ddl.kind in {"drop", "rename"} or replaced) and tracked:
+            if not replaced:
+                self.report.note(
+                    f"{ddl.table}: {ddl.kind} at {ddl.position}; its change log ends here"
+                )
             self.tables.pop(ddl.table)
         if ddl.kind in {"create", "rename"}:
             name = ddl.new_name if ddl.kind == "rename" else ddl.table
-            if name and self.wanted(name):
-                self.report.note(
-                    f"{name}: new table in the selection at {ddl.position}; snapshotting it"
-                )
-                self.schedule_snapshot(name, "new table in the selection", ddl.position)
-                return True
+            if name and self.wanted(name) and not self.covered(name, ddl.position):
+                self.tables[name] = {"status": "streaming", "snapshot_id": None, "rows": 0, "after": None,
+                                     "start": None, "reason": None, "read_at": None}  # fmt: skip
+                self.request_incremental(name, "new table in the selection", ddl.position)
         return False
 
     # -- buffering and landing -------------------------------------------------------------
@@ -390,7 +781,7 @@ class Run:
     def flush_all(self) -> Iterator[Any]:
         for (table, _), parts in self.buffers.items():
             data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-            yield dlt.mark.with_table_name(data, table)
+            yield _landed(data, table)
             if self.current_state and self.primary_keys.get(table):
                 deleted = pa.compute.equal(data["_cdc_op"], "delete")
                 current = data.append_column("_cdc_deleted", deleted)
@@ -409,6 +800,22 @@ class Run:
                 )
         self.buffers.clear()
         self.buffered = 0
+
+
+def _landed(data: pa.Table, table: str) -> Any:
+    """The batch for its change-log table. DATETIME is wall-clock time without a zone: dlt
+    would create every timestamp column as TIMESTAMP WITH TIME ZONE (it drops the naive flag
+    of an Arrow type when it infers the column), so such columns get an explicit hint."""
+    naive: dict[str, Any] = {
+        f.name: {"data_type": "timestamp", "timezone": False, "precision": 6}
+        for f in data.schema
+        if pa.types.is_timestamp(f.type) and f.type.tz is None
+    }
+    if not naive:
+        return dlt.mark.with_table_name(data, table)
+    return dlt.mark.with_hints(
+        data, dlt.mark.make_hints(table_name=table, columns=naive), create_table_variant=True
+    )
 
 
 def _with_cdc_columns(batch: pa.Table, *, op: str, seqs: list[str], committed: dt.datetime, server: str,

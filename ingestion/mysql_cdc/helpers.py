@@ -249,6 +249,64 @@ def binlog_files(cur: pymysql.cursors.Cursor) -> list[str]:
     return [str(r[0]) for r in cur.fetchall()]
 
 
+@dataclass
+class Retention:
+    """How long the server keeps binary logs, and how old the checkpoint's last change is."""
+
+    seconds: float | None  # None: kept until purged by hand
+    setting: str
+    checkpoint_age: float | None  # seconds since the checkpoint's last change was committed
+    warning: str | None = None
+
+    def describe(self) -> str:
+        kept = (
+            f"binary logs kept {_span(self.seconds)} ({self.setting})"
+            if self.seconds
+            else "binary logs kept until purged by hand (no expiry set)"
+        )
+        if self.checkpoint_age is None:
+            return kept
+        return f"{kept}; checkpoint's last change {_span(self.checkpoint_age)} old"
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 86_400:
+        return f"{seconds / 86_400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds:.0f} s"
+
+
+# Warn once the checkpoint is older than this share of the retention time.
+RETENTION_WARN_SHARE = 0.5
+
+
+def binlog_retention(cur: pymysql.cursors.Cursor, checkpoint_committed_at: float | None,
+                     now: float | None = None) -> Retention:  # fmt: skip
+    """The server's binlog expiry against the age of the checkpoint's last change, with a
+    warning while there is still time to act: a checkpoint that falls out of retention means
+    a full re-snapshot (the most common complaint of CDC tools' users)."""
+    import time
+
+    names = ["binlog_expire_logs_seconds", "expire_logs_days"]
+    v = _variables(cur, names)
+    seconds = float(v.get("binlog_expire_logs_seconds") or 0)
+    setting = "binlog_expire_logs_seconds"
+    if not seconds and float(v.get("expire_logs_days") or 0):
+        seconds, setting = float(v["expire_logs_days"]) * 86_400, "expire_logs_days"
+    age = None
+    if checkpoint_committed_at:
+        age = max(0.0, (now or time.time()) - float(checkpoint_committed_at))
+    retention = Retention(seconds or None, setting, age)
+    if seconds and age is not None and age > RETENTION_WARN_SHARE * seconds:
+        retention.warning = (
+            f"the checkpoint's last change is {_span(age)} old and the server keeps binary logs "
+            f"{_span(seconds)} ({setting}): run the capture more often, or raise {setting}, before "
+            "its position is purged and every table has to be snapshotted again"
+        )
+    return retention
+
+
 # -- tables ---------------------------------------------------------------------------------
 @dataclass
 class Column:
@@ -324,15 +382,18 @@ def describe_table(cur: pymysql.cursors.Cursor, database: str, table: str) -> Ta
     return TableInfo(table, columns, pk)
 
 
-def _time_text(value: Any) -> Any:
+def time_text(value: Any, fsp: int = 0) -> Any:
+    """TIME as MySQL writes it: ``[-]HH:MM:SS`` and ``fsp`` fractional digits (TIME(3):
+    ``12:34:56.789``), so a value reads the same from the snapshot (text) and the binlog
+    (a timedelta). Hours go up to 838, so it cannot be a time of day."""
     if isinstance(value, dt.timedelta):
-        total = value.total_seconds()
-        sign = "-" if total < 0 else ""
-        total = abs(total)
-        hours, rest = divmod(int(total), 3600)
+        micros = value.days * 86_400_000_000 + value.seconds * 1_000_000 + value.microseconds
+        sign = "-" if micros < 0 else ""
+        seconds, micro = divmod(abs(micros), 1_000_000)
+        hours, rest = divmod(seconds, 3600)
         minutes, seconds = divmod(rest, 60)
-        micro = round((total - int(total)) * 1_000_000)
-        return f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}" + (f".{micro:06d}" if micro else "")
+        text = f"{sign}{hours:02d}:{minutes:02d}:{seconds:02d}"
+        return text + f".{micro:06d}"[: fsp + 1] if fsp else text
     return value
 
 
@@ -394,7 +455,7 @@ def arrow_type(
     if data_type == "timestamp":
         return TS_UTC, None
     if data_type == "time":
-        return pa.string(), _time_text
+        return pa.string(), time_text
     if data_type in {
         "binary",
         "varbinary",

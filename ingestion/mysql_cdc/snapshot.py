@@ -12,6 +12,7 @@ import pymysql.cursors
 
 from ingestion.mysql_cdc.helpers import (
     CdcError,
+    Column,
     MySqlConn,
     Position,
     TableInfo,
@@ -19,6 +20,15 @@ from ingestion.mysql_cdc.helpers import (
     quote,
     text_to_arrow,
 )
+
+
+def select_expression(column: Column) -> str:
+    """How a column is selected so its text is its exact value: a FLOAT's text is rounded to
+    6 digits (123456789 reads as 1.23457e8), the float32 it stores reads exactly as DOUBLE, as
+    the binary log carries it."""
+    if column.data_type == "float":
+        return f"CAST({quote(column.name)} AS DOUBLE)"
+    return quote(column.name)
 
 
 class SnapshotSession:
@@ -76,7 +86,7 @@ class SnapshotSession:
         key is read whole in one query (it cannot be resumed inside).
         """
         names = table.column_names
-        cols = ", ".join(quote(c) for c in names)
+        cols = ", ".join(select_expression(c) for c in table.columns)
         pk = table.primary_key
         pk_index = [names.index(c) for c in pk]
         order = ", ".join(quote(c) for c in pk)

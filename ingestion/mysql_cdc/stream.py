@@ -8,13 +8,15 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
 import pymysql
 import pymysqlreplication.binlogstream as _binlogstream
 from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.constants import FIELD_TYPE
+from pymysqlreplication.constants import FIELD_TYPE, NONE_SOURCE
 from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
@@ -28,10 +30,10 @@ from ingestion.mysql_cdc.helpers import (
     Position,
     _bits,
     _text,
-    _time_text,
     binlog_index,
     decimal_type,
     seq,
+    time_text,
     to_arrow,
 )
 
@@ -82,6 +84,9 @@ class DdlChange:
     sql: str
 
 
+MOVED = "moved"
+
+
 @dataclass
 class Batch:
     """Committed changes of one table with one column set, ready to land."""
@@ -92,6 +97,9 @@ class Batch:
     ops: list[str] = field(default_factory=list)
     seqs: list[str] = field(default_factory=list)
     committed: list[dt.datetime] = field(default_factory=list)
+    # for tables other tables reference with a cascading foreign key: the before image of
+    # each update (and of the insert half of a key change; MOVED marks its delete half)
+    befores: list[Any] = field(default_factory=list)
 
     def to_arrow(self, server: str, database: str) -> pa.Table:
         arrays = to_arrow(self.columns, self.rows)
@@ -112,21 +120,21 @@ def binlog_column(col: Any) -> Column:
     """Arrow type of a binlog column from its TABLE_MAP metadata (the schema at event time)."""
     t = col.type
     unsigned = bool(getattr(col, "unsigned", False))
-    if t in (FIELD_TYPE.TINY, FIELD_TYPE.SHORT, FIELD_TYPE.INT24, FIELD_TYPE.LONG, FIELD_TYPE.YEAR):
+    if t in (FIELD_TYPE.TINY, FIELD_TYPE.SHORT, FIELD_TYPE.INT24, FIELD_TYPE.LONG):
         return Column(col.name, "int", "", None, None, pa.int64())
+    if t == FIELD_TYPE.YEAR:
+        # mysql-replication decodes YEAR as byte + 1900, so YEAR 0000 arrives as 1900 (which
+        # is not a valid YEAR: the range is 1901-2155 and 0000)
+        return Column(col.name, "year", "", None, None, pa.int64(), _year)
     if t == FIELD_TYPE.LONGLONG:
         return Column(
             col.name, "bigint", "", None, None, pa.decimal128(20, 0) if unsigned else pa.int64()
         )
     if t == FIELD_TYPE.NEWDECIMAL:
-        return Column(
-            col.name,
-            "decimal",
-            "",
-            col.precision,
-            col.decimals,
-            decimal_type(col.precision, col.decimals),
-        )
+        arrow = decimal_type(col.precision, col.decimals)
+        # wider than Arrow's DECIMAL(38): text with every digit, as the snapshot reads it
+        convert = _decimal_text if arrow == pa.string() else None
+        return Column(col.name, "decimal", "", col.precision, col.decimals, arrow, convert)
     if t in (FIELD_TYPE.FLOAT, FIELD_TYPE.DOUBLE):
         return Column(col.name, "double", "", None, None, pa.float64())
     if t == FIELD_TYPE.BIT:
@@ -136,9 +144,10 @@ def binlog_column(col: Any) -> Column:
     if t in (FIELD_TYPE.DATETIME, FIELD_TYPE.DATETIME2):
         return Column(col.name, "datetime", "", None, None, TS_NAIVE)
     if t in (FIELD_TYPE.TIMESTAMP, FIELD_TYPE.TIMESTAMP2):
-        return Column(col.name, "timestamp", "", None, None, TS_UTC)
+        return Column(col.name, "timestamp", "", None, None, TS_UTC, _zero_timestamp)
     if t in (FIELD_TYPE.TIME, FIELD_TYPE.TIME2):
-        return Column(col.name, "time", "", None, None, pa.string(), _time_text)
+        fsp = int(getattr(col, "fsp", 0) or 0)
+        return Column(col.name, "time", "", None, None, pa.string(), partial(time_text, fsp=fsp))
     if t in (
         FIELD_TYPE.BLOB,
         FIELD_TYPE.TINY_BLOB,
@@ -161,6 +170,24 @@ def binlog_column(col: Any) -> Column:
         values = list(getattr(col, "set_values", None) or [])
         return Column(col.name, "set", "", None, None, pa.string(), _set(values))
     return Column(col.name, "text", "", None, None, pa.string(), _text)
+
+
+def _year(value: Any) -> Any:
+    return 0 if value == 1900 else value
+
+
+def _decimal_text(value: Any) -> Any:
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _zero_timestamp(value: Any) -> Any:
+    """TIMESTAMP '0000-00-00 00:00:00' is stored as 0 seconds: the epoch itself is not a valid
+    TIMESTAMP (the range starts one second later), so it is the zero date: NULL, as in the
+    snapshot."""
+    return None if value == EPOCH else value
 
 
 def _is_binary(col: Any) -> bool:
@@ -196,6 +223,7 @@ class StreamStats:
     rows: int = 0
     transactions: int = 0
     reconnects: int = 0
+    invalid_values: int = 0
     last_event_at: float | None = None
 
 
@@ -215,6 +243,7 @@ class BinlogReader:
         start: Position,
         wanted: Callable[[str], bool],
         blocking: bool = False,
+        parents: set[str] | None = None,
         retries: int = 8,
         backoff: float = 0.5,
     ) -> None:
@@ -223,6 +252,7 @@ class BinlogReader:
         self.position = start  # last commit boundary handed out
         self.wanted = wanted
         self.blocking = blocking
+        self.parents = parents if parents is not None else set()
         self.retries = retries
         self.backoff = backoff
         self.stats = StreamStats()
@@ -286,6 +316,21 @@ class BinlogReader:
                 self.stats.reconnects += 1
                 time.sleep(delay)
 
+    def _values(self, values: dict[str, Any], none_sources: dict[str, str]) -> tuple[Any, ...]:
+        """A row image's values; an empty SET is '' (mysql-replication gives None, as for NULL)
+        and zero dates, which cannot be represented, are counted."""
+        if none_sources:
+            patched = None
+            for name, why in none_sources.items():
+                if why == NONE_SOURCE.EMPTY_SET:
+                    patched = patched or dict(values)
+                    patched[name] = ""
+                elif why != NONE_SOURCE.NULL:
+                    self.stats.invalid_values += 1
+            if patched is not None:
+                return tuple(patched.values())
+        return tuple(values.values())
+
     def _read(
         self, stop: Callable[[Position], bool]
     ) -> Iterator[tuple[Position, list[Batch], DdlChange | None, float]]:
@@ -347,6 +392,7 @@ class BinlogReader:
                     batch = pending[shape] = Batch(event.table, cols)
                 pos = event.packet.log_pos
                 rows, ops, seqs = batch.rows, batch.ops, batch.seqs
+                befores = batch.befores if event.table in self.parents else None
                 when = dt.datetime.fromtimestamp(event.timestamp, UTC)
                 pk = [
                     names.index(c)
@@ -360,9 +406,8 @@ class BinlogReader:
                 ]
                 for i, row in enumerate(event.rows):
                     if isinstance(event, UpdateRowsEvent):
-                        before, after = row["before_values"], row["after_values"]
-                        values = tuple(after.values())
-                        old = tuple(before.values())
+                        values = self._values(row["after_values"], row["after_none_sources"])
+                        old = self._values(row["before_values"], row["before_none_sources"])
                         if pk and any(values[j] != old[j] for j in pk):
                             # a new primary key: the old key is gone, the new one appears
                             rows.append(old)
@@ -373,12 +418,18 @@ class BinlogReader:
                             ops.append("insert")
                             seqs.append(seq(file_index, pos, 2 * i + 1))
                             batch.committed.append(when)
+                            if befores is not None:
+                                befores += [MOVED, old]
                             continue
                         rows.append(values)
                         ops.append("update")
+                        if befores is not None:
+                            befores.append(old)
                     else:
-                        rows.append(tuple(row["values"].values()))
+                        rows.append(self._values(row["values"], row["none_sources"]))
                         ops.append("insert" if isinstance(event, WriteRowsEvent) else "delete")
+                        if befores is not None:
+                            befores.append(None)
                     seqs.append(seq(file_index, pos, 2 * i))
                     batch.committed.append(when)
                 self.stats.rows += len(event.rows)

@@ -23,8 +23,8 @@ renamed as (
         {{ as_boolean('is_default = 1') }} as is_default,
 
         -- timestamps
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

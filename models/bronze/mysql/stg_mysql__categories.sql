@@ -17,8 +17,8 @@ renamed as (
         cast(name as {{ dbt.type_string() }}) as category_name,
 
         -- timestamps
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

@@ -20,8 +20,8 @@ renamed as (
         cast(discount_amount as decimal(18, 2)) as discount_amount,
 
         -- timestamps
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

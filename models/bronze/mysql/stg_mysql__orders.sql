@@ -23,9 +23,9 @@ renamed as (
         cast(total_amount as decimal(18, 2)) as total_amount,
 
         -- timestamps
-        {{ to_utc('placed_at') }} as placed_at,
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('placed_at') }} as placed_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

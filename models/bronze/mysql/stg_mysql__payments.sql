@@ -21,9 +21,9 @@ renamed as (
         cast(amount as decimal(18, 2)) as amount,
 
         -- timestamps
-        {{ to_utc('paid_at') }} as paid_at,
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('paid_at') }} as paid_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

@@ -26,8 +26,8 @@ renamed as (
         {{ as_boolean('is_active = 1') }} as is_active,
 
         -- timestamps
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

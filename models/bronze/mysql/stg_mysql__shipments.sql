@@ -19,10 +19,10 @@ renamed as (
         cast(status as {{ dbt.type_string() }}) as shipment_status,
 
         -- timestamps
-        {{ to_utc('shipped_at') }} as shipped_at,
-        {{ to_utc('delivered_at') }} as delivered_at,
-        {{ to_utc('created_at') }} as created_at,
-        {{ to_utc('updated_at') }} as updated_at,
+        {{ wall_clock_to_utc('shipped_at') }} as shipped_at,
+        {{ wall_clock_to_utc('delivered_at') }} as delivered_at,
+        {{ wall_clock_to_utc('created_at') }} as created_at,
+        {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
         {{ cdc_metadata_columns() }}

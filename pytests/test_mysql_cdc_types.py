@@ -1,0 +1,183 @@
+"""One value, however it was read: every MySQL/MariaDB type through the snapshot and the stream.
+
+The same values are inserted once before the snapshot and once while streaming; both rows
+must land identical to each other and equal to the source, in the warehouse and in the lake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow.parquet as pq
+
+from ingestion.mysql_cdc.runner import sync
+from pytests.cdc_support import cdc_url, fresh_database, root
+from sandbox.services import MariaDB
+
+COLUMNS = """
+    id INT PRIMARY KEY,
+    t_tiny TINYINT, t_utiny TINYINT UNSIGNED, t_small SMALLINT, t_usmall SMALLINT UNSIGNED,
+    t_medium MEDIUMINT, t_umedium MEDIUMINT UNSIGNED, t_int INT, t_uint INT UNSIGNED,
+    t_big BIGINT, t_ubig BIGINT UNSIGNED, t_bool BOOLEAN,
+    t_dec DECIMAL(10,2), t_dec_wide DECIMAL(65,30), t_dec_neg DECIMAL(12,4),
+    t_float FLOAT, t_double DOUBLE, t_bit BIT(12), t_bit1 BIT(1),
+    t_year YEAR, t_year_zero YEAR,
+    t_date DATE, t_date_zero DATE, t_time TIME, t_time3 TIME(3), t_time6 TIME(6), t_time_neg TIME,
+    t_datetime DATETIME, t_datetime6 DATETIME(6), t_datetime_zero DATETIME,
+    t_timestamp TIMESTAMP NULL, t_timestamp3 TIMESTAMP(3) NULL,
+    t_char CHAR(10), t_varchar VARCHAR(40), t_text TEXT, t_blob BLOB, t_binary VARBINARY(16),
+    t_enum ENUM('small','medium','large'), t_set SET('red','green','blue'), t_set_empty SET('a','b'),
+    t_json JSON, t_geometry GEOMETRY, t_null_int INT
+"""
+
+VALUES: dict[str, Any] = {
+    "t_tiny": -128, "t_utiny": 255, "t_small": -32768, "t_usmall": 65535,
+    "t_medium": -8388608, "t_umedium": 16777215, "t_int": -2147483648, "t_uint": 4294967295,
+    "t_big": -9223372036854775808, "t_ubig": 18446744073709551615, "t_bool": 1,
+    "t_dec": Decimal("12345678.91"), "t_dec_wide": Decimal("12345678901234567890123456789012345.123456789012345678901234567891"),
+    "t_dec_neg": Decimal("-0.0001"),
+    "t_float": 123456789.0, "t_double": 0.1 + 0.2, "t_bit": 0b101000000101, "t_bit1": 1,
+    "t_year": 2155, "t_year_zero": 0,
+    "t_date": dt.date(1000, 1, 1), "t_date_zero": "0000-00-00", "t_time": "838:59:59",
+    "t_time3": "12:34:56.789", "t_time6": "00:00:00.000001", "t_time_neg": "-01:02:03",
+    "t_datetime": dt.datetime(2026, 3, 29, 2, 30, 0), "t_datetime6": dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+    "t_datetime_zero": "0000-00-00 00:00:00",
+    "t_timestamp": dt.datetime(2038, 1, 19, 3, 14, 7), "t_timestamp3": dt.datetime(1970, 1, 1, 0, 0, 1, 5000),
+    "t_char": "ab", "t_varchar": "trailing  ", "t_text": "ünïcødé ☃ 𝄞", "t_blob": bytes(range(256)),
+    "t_binary": b"\x00\x01\x00", "t_enum": "medium", "t_set": "red,blue", "t_set_empty": "",
+    "t_json": '{"a": [1, 2.5, "x"], "b": null}', "t_null_int": None,
+}  # fmt: skip
+GEOMETRY = "ST_GeomFromText('POINT(1.5 -2.25)')"
+
+
+def _insert(cur: Any, row_id: int) -> None:
+    names = ["id", *VALUES, "t_geometry"]
+    placeholders = ["%s"] * (len(VALUES) + 1) + [GEOMETRY]
+    cur.execute(
+        f"INSERT INTO types ({', '.join(names)}) VALUES ({', '.join(placeholders)})",
+        (row_id, *VALUES.values()),
+    )
+
+
+def _source(mariadb: MariaDB, database: str) -> dict[str, Any]:
+    """Row 1 as MariaDB itself reads it (text protocol), for the columns whose exact value is
+    only visible that way: FLOAT at full float32 precision, TIME and YEAR as text."""
+    with root(mariadb, database) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT CAST(t_float AS DOUBLE), CAST(t_time3 AS CHAR), CAST(t_year_zero AS CHAR), "
+            "ST_AsBinary(t_geometry), CAST(t_time_neg AS CHAR) FROM types WHERE id = 1"
+        )
+        f, time3, year_zero, wkb, time_neg = cur.fetchone()  # type: ignore[misc]
+    return {
+        "t_float": f,
+        "t_time3": time3,
+        "t_year_zero": year_zero,
+        "wkb": wkb,
+        "t_time_neg": time_neg,
+    }
+
+
+def _expected(source: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **VALUES,
+        "t_float": source["t_float"],
+        "t_year_zero": 0,
+        "t_date_zero": None,  # not representable: NULL, counted
+        "t_datetime_zero": None,
+        "t_time": "838:59:59",
+        "t_time3": source["t_time3"],
+        "t_time6": "00:00:00.000001",
+        "t_time_neg": source["t_time_neg"],
+        "t_timestamp": dt.datetime(2038, 1, 19, 3, 14, 7, tzinfo=dt.UTC),
+        "t_timestamp3": dt.datetime(1970, 1, 1, 0, 0, 1, 5000, tzinfo=dt.UTC),
+        "t_ubig": Decimal(18446744073709551615),
+        "t_dec": Decimal("12345678.91"),
+        "t_dec_wide": "12345678901234567890123456789012345.123456789012345678901234567891",
+        "t_bit1": 1,
+        "t_bool": 1,
+    }
+
+
+def _compare(row: dict[str, Any], expected: dict[str, Any], wkb: bytes, where: str) -> list[str]:
+    problems = []
+    for name, want in expected.items():
+        got = row[name]
+        if isinstance(got, Decimal) and isinstance(want, Decimal):
+            same = got == want
+        else:
+            same = got == want and type(got) is type(want)
+        if not same:
+            problems.append(f"{where} {name}: {got!r} != {want!r}")
+    # MariaDB stores GEOMETRY as a 4-byte SRID followed by WKB
+    if row["t_geometry"][4:] != wkb:
+        problems.append(f"{where} t_geometry: {row['t_geometry']!r} != SRID + {wkb!r}")
+    return problems
+
+
+def test_every_type_lands_the_same_from_snapshot_and_stream(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    fresh_database(mariadb, "cdc_types")
+    with root(mariadb, "cdc_types") as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")  # zero dates are allowed, as on many old servers
+        cur.execute(f"CREATE TABLE types ({COLUMNS})")
+        _insert(cur, 1)
+        conn.commit()
+    url = cdc_url(mariadb, "cdc_types")
+    first = sync(url, "warehouse", quiet=True)
+    sync(url, "lake", quiet=True)
+    assert first.snapshot_rows == 1
+    with root(mariadb, "cdc_types") as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_mode = ''")
+        _insert(cur, 2)
+        conn.commit()
+    second = sync(url, "warehouse", quiet=True)
+    sync(url, "lake", quiet=True)
+    assert second.change_rows == 1
+
+    source = _source(mariadb, "cdc_types")
+    expected = _expected(source)
+    duck = duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True)
+    cur = duck.execute("select * from raw_mysql.types order by id")
+    names = [d[0] for d in cur.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    kinds = dict(
+        duck.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw_mysql' and table_name = 'types'"
+        ).fetchall()
+    )
+    duck.close()
+    assert [r["_cdc_op"] for r in rows] == ["snapshot", "insert"]
+    problems = []
+    for row in rows:
+        problems += _compare(row, expected, source["wkb"], f"warehouse id {row['id']}")
+    # wall-clock DATETIME stays without a time zone; TIMESTAMP is an instant in UTC
+    assert kinds["t_datetime"] == "TIMESTAMP" and kinds["t_datetime6"] == "TIMESTAMP", (
+        "\n".join(problems),
+        kinds,
+    )
+    assert kinds["t_timestamp"] == "TIMESTAMP WITH TIME ZONE", kinds
+
+    files = sorted((workdir / "lake" / "raw_mysql" / "types").rglob("*.parquet"))
+    assert len(files) == 2
+    for path in files:
+        table = pq.read_table(path)
+        assert table.schema.field("t_datetime").type.tz is None, table.schema
+        assert table.schema.field("t_timestamp").type.tz == "UTC", table.schema
+        for row in table.to_pylist():
+            problems += _compare(row, expected, source["wkb"], f"lake id {row['id']}")
+    assert not problems, "\n".join(problems)
+    assert first.invalid_values == 2 and second.invalid_values == 2, (first, second)
+
+    # verification hashes every type the same on the server and on the landed side
+    from ingestion.mysql_cdc.runner import verify_target
+
+    for target in ("warehouse", "lake"):
+        verified = verify_target(url, target)
+        assert verified.differing == 0, [c.line() for c in verified.checks.values()]
+        assert verified.checks["types"].chunks_differing == 0, verified.checks["types"]
