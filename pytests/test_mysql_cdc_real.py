@@ -209,3 +209,90 @@ def test_follow_feeds_every_target_and_two_followers_coexist(
                 "select city from raw_mysql.customers where customer_number = 103 order by _cdc_seq"
             ).fetchall()
         assert cities[-1] == ("Followed",), (name, cities)
+
+
+def test_a_table_created_just_before_a_run_is_captured_once(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    from pytests.cdc_support import load_classicmodels
+
+    load_classicmodels(mariadb, "cdc_once")
+    url = cdc_url(mariadb, "cdc_once")
+    sync(url, "warehouse", quiet=True)
+    # the run finds the table at its start, and its stream then meets the CREATE
+    execute(mariadb, "cdc_once",
+            "CREATE TABLE promo (promo_id INT PRIMARY KEY, pct DECIMAL(5,2))",
+            "INSERT INTO promo VALUES (1, 10.00), (2, 12.50)")  # fmt: skip
+    result = sync(url, "warehouse", quiet=True)
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        generations = duck.execute(
+            "select count(distinct snapshot_id) from raw_mysql._cdc_snapshots where table_name = 'promo'"
+        ).fetchone()[0]
+    assert generations == 1, result.messages
+    assert_equivalent(mariadb, "cdc_once", workdir / "warehouse.duckdb", tables=["promo"])
+
+
+def test_binlog_retention_and_checkpoint_age_are_shown_and_warned(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    import time
+
+    from ingestion.mysql_cdc.helpers import binlog_retention
+
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@global.binlog_expire_logs_seconds")
+        before = cur.fetchone()[0]
+        cur.execute("SET GLOBAL binlog_expire_logs_seconds = 7200")
+        try:
+            fresh = binlog_retention(cur, time.time() - 60)
+            stale = binlog_retention(cur, time.time() - 5400)
+        finally:
+            cur.execute(f"SET GLOBAL binlog_expire_logs_seconds = {int(before)}")
+    assert fresh.warning is None and "kept 2.0 h" in fresh.describe(), fresh.describe()
+    assert (
+        stale.warning
+        and "1.5 h old" in stale.warning
+        and "binlog_expire_logs_seconds" in stale.warning
+    )
+    from pytests.cdc_support import load_classicmodels
+
+    load_classicmodels(mariadb, "cdc_retention")
+    result = sync(cdc_url(mariadb, "cdc_retention"), "warehouse", quiet=True)
+    assert result.retention is not None and "binary logs kept" in result.retention.describe()
+
+
+def test_rows_read_while_streaming_land_in_seq_order(
+    mariadb: MariaDB, workdir: Path, monkeypatch: Any
+) -> None:
+    """A cascade's child rows are read at position P, after the stream's end; a change to
+    another child row committed just before that read (between the stream's end and P) comes
+    from the stream. Incremental dbt models read changes above the highest _cdc_seq seen, so
+    the child rows must not land before that change: they wait for the stream to pass P."""
+    from ingestion.mysql_cdc.incremental import Reader
+    from pytests.test_mysql_cdc_chaos import _landed_out_of_order
+
+    load_sakila(mariadb, "cdc_order")
+    url = cdc_url(mariadb, "cdc_order")
+    sync(url, "warehouse", quiet=True)
+    execute(mariadb, "cdc_order", "UPDATE customer SET customer_id = 60001 WHERE customer_id = 1")
+    original = Reader.read
+    concurrent = {"done": False}
+
+    def read_after_a_concurrent_write(self: Reader, *args: Any, **kw: Any) -> Any:
+        if not concurrent["done"]:
+            concurrent["done"] = True
+            execute(
+                mariadb, "cdc_order", "UPDATE rental SET return_date = NOW() WHERE rental_id = 2"
+            )
+        return original(self, *args, **kw)
+
+    monkeypatch.setattr(Reader, "read", read_after_a_concurrent_write)
+    sync(url, "warehouse", quiet=True, max_runs=1)
+    monkeypatch.setattr(Reader, "read", original)
+    sync(url, "warehouse", quiet=True)
+    assert concurrent["done"]
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        assert _landed_out_of_order(duck) == {}
+    assert_equivalent(
+        mariadb, "cdc_order", workdir / "warehouse.duckdb", tables=["rental", "payment"]
+    )

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,8 @@ __all__ = ["CdcError", "MySqlConn", "Report", "ServerSettingError", "mysql_cdc"]
 
 log = logging.getLogger("lakeshop.mysql_cdc")
 SNAPSHOTS_TABLE = "_cdc_snapshots"
+# How many times a run streams on to the position of its held reads before it lands them.
+MAX_CATCH_UP_PASSES = 3
 STATE_VERSION = 1
 
 
@@ -110,6 +112,40 @@ class Refresh:
     null: set[tuple[str, ...]] = field(default_factory=set)
     keys: list[tuple[Any, ...]] = field(default_factory=list)
     moved: list[Moved] = field(default_factory=list)
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "equal": [
+                [list(c), [list(v) for v in sorted(vs, key=repr)]] for c, vs in self.equal.items()
+            ],
+            "null": [list(c) for c in sorted(self.null)],
+            "keys": [list(k) for k in self.keys],
+            "moved": [
+                [
+                    list(m.child_columns),
+                    list(m.old),
+                    list(m.new),
+                    m.at.as_dict(),
+                    m.parent,
+                    list(m.parent_columns),
+                ]
+                for m in self.moved
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, d: dict[str, Any]) -> Refresh:
+        return cls(
+            {tuple(c): {tuple(v) for v in vs} for c, vs in d.get("equal", [])},
+            {tuple(c) for c in d.get("null", [])},
+            [tuple(k) for k in d.get("keys", [])],
+            [
+                Moved(
+                    tuple(c), tuple(o), tuple(n), Position(a["file"], int(a["pos"])), p, tuple(pc)
+                )
+                for c, o, n, a, p, pc in d.get("moved", [])
+            ],
+        )
 
     def filters(self) -> Iterator[tuple[str, list[Any]]]:
         for columns, values in self.equal.items():
@@ -234,6 +270,9 @@ class Run:
         self.refreshes: dict[str, Refresh] = {}
         self.reader: Reader | None = None
         self.streamed_since_read = 0
+        # rows read while streaming, by the position they were read at, until the stream gets there
+        self.held: list[tuple[Position, str, pa.Table]] = []
+        self.catching_up = False
 
     # -- state helpers -------------------------------------------------------------------
     @property
@@ -284,19 +323,32 @@ class Run:
         read_at = Position.from_dict(t.get("read_at"))
         return read_at is not None and read_at.key() > at.key()
 
-    def request_incremental(self, table: str, reason: str, at: Position) -> None:
-        """Capture ``table`` again by incremental snapshot while the stream goes on."""
+    def request_incremental(
+        self, table: str, reason: str, at: Position, silent_delete: bool = False
+    ) -> None:
+        """Capture ``table`` again by incremental snapshot while the stream goes on.
+
+        ``silent_delete``: rows vanished at ``at`` without row events (a cascade). Reading after
+        ``at`` is then not enough: a row the stream saw inserted before ``at`` would stay, so
+        only a generation that starts after ``at`` covers it."""
         t = self.tables.get(table)
         if t is None or t["status"] != "streaming":
             return  # not captured, or its snapshot before streaming has yet to read it
         inc = t.get("incremental")
         if inc is not None:
             read_at = Position.from_dict(inc.get("read_at"))
-            if read_at is None or read_at.key() > at.key():
+            start = Position.from_dict(inc.get("start"))
+            if silent_delete and start is not None and start.key() >= at.key():
+                return
+            if not silent_delete and (read_at is None or read_at.key() > at.key()):
                 return  # everything it reads is read after `at`
-            inc["again"] = reason  # some chunks were read before `at`: one more generation
+            inc["again"] = reason  # it cannot cover `at`: one more generation after it
             return
-        if self.covered(table, at):
+        start = Position.from_dict(t.get("start"))
+        if silent_delete:
+            if start is not None and start.key() >= at.key():
+                return
+        elif self.covered(table, at):
             return
         self.report.note(f"{table}: {reason} at {at}; capturing it again by incremental snapshot")
         t["incremental"] = {"snapshot_id": self.next_snapshot_id(), "reason": reason, "start": at.as_dict(),
@@ -355,6 +407,9 @@ class Run:
                 f"--resnapshot {' '.join(unknown)}: not a captured table of {self.conn.database} "
                 f"(captured: {', '.join(sorted(selected)) or 'none'})"
             )
+        for name, pending in self.state.pop("refreshes", {}).items():
+            if name in self.tables:  # cascades a previous run met while it caught up
+                self.refreshes[name] = Refresh.from_state(pending)
         if self.position is not None:
             for name in self.options.resnapshot:
                 self.request_incremental(name, "re-snapshot requested", self.position)
@@ -466,25 +521,62 @@ class Run:
 
     # -- stream ---------------------------------------------------------------------------
     def has_reads(self) -> bool:
-        return bool(self.refreshes) or any("incremental" in t for t in self.tables.values())
+        return (
+            bool(self.refreshes)
+            or bool(self.state.get("refreshes"))
+            or any("incremental" in t for t in self.tables.values())
+        )
 
     def stream(self, until: Position) -> Iterator[Any]:
-        start = self.position
-        if start is None:
+        if self.position is None:
             return
-        if not self.follow and start.key() >= until.key():
+        reached_end = True
+        if self.follow or self.position.key() < until.key():
+            reached_end = yield from self.stream_pass(until)
+        if reached_end:
             yield from self.reads(final=True)
-            self.report.done = not self.has_reads()
-            return
-        reader = BinlogReader(self.conn, self.server_id, start, lambda t: t in self.tables,
+        # rows read at a position the stream has not reached yet wait for it, so every table's
+        # change log lands in _cdc_seq order (what incremental dbt models rely on)
+        passes = 0
+        while self.held and passes < MAX_CATCH_UP_PASSES:
+            passes += 1
+            self.catching_up = True  # cascades met on the way wait for the next run
+            if not (yield from self.stream_pass(until)):
+                break  # a new primary key ends the run
+        self.catching_up = False
+        if self.held:
+            # a run cut short by a new primary key: land the reads now (still exact; only
+            # their order differs)
+            yield from self.emit_due(None)
+        if self.refreshes:
+            # read in the next run, first: the checkpoint covers the changes that asked for
+            # them, so they go into the state committed with this run's rows
+            self.state["refreshes"] = {t: r.to_state() for t, r in self.refreshes.items()}
+            self.refreshes = {}
+        if (
+            not self.follow
+            and reached_end
+            and not self.has_reads()
+            and not any(t["status"] != "streaming" for t in self.tables.values())
+        ):
+            self.report.done = True
+
+    def stream_pass(self, until: Position) -> Generator[Any, None, bool]:
+        """Stream from the checkpoint to ``until`` (or the budget), and on to the position of
+        any read still held. False when a schema change ended it early."""
+        assert self.position is not None
+        yield from self.emit_due(self.position)
+        reader = BinlogReader(self.conn, self.server_id, self.position, lambda t: t in self.tables,
                               blocking=self.follow, parents=self.parents)  # fmt: skip
 
         def stop(pos: Position) -> bool:
+            if self.held and max(h[0].key() for h in self.held) > pos.key():
+                return reader.at_end  # read on to the held reads (or the end of the log)
             if self.out_of_budget():
                 return True
             return not self.follow and pos.key() >= until.key()
 
-        reached_end = True
+        broke = False
         for position, batches, ddl, committed_at in reader.transactions(stop):
             self.report.transactions += 1
             self.report.last_commit_at = committed_at
@@ -499,28 +591,42 @@ class Run:
                     self.cascade(b, position.file)
             self.position = position
             self.state["checkpoint_committed_at"] = committed_at
+            yield from self.emit_due(position)
             if ddl is not None:
                 end = self.handle_ddl(ddl)
                 yield from self.take_records()
                 if end:
-                    reached_end = False
+                    broke = True
                     break
-            if self.has_reads() and self.streamed_since_read >= self.chunk_rows:
+            if (
+                self.has_reads()
+                and self.streamed_since_read >= self.chunk_rows
+                and not self.catching_up
+            ):
                 yield from self.reads(final=False)
-        else:
-            reached_end = not self.out_of_budget() or (
-                self.position is not None and self.position.key() >= until.key()
-            )
+        if reader.at_end:
+            yield from self.emit_due(None)  # everything up to the end of the log was read
         self.report.reconnects += reader.stats.reconnects
         self.report.invalid_values += reader.stats.invalid_values
-        yield from self.reads(final=True)
-        if (
-            not self.follow
-            and reached_end
-            and not self.has_reads()
-            and not any(t["status"] != "streaming" for t in self.tables.values())
-        ):
-            self.report.done = True
+        reader.stats.reconnects = reader.stats.invalid_values = 0
+        return not broke and (
+            not self.out_of_budget()
+            or self.position.key() >= until.key()
+            or bool(self.held)
+            or self.follow
+        )
+
+    def emit_due(self, position: Position | None) -> Iterator[Any]:
+        """Land the held reads at or before ``position`` (all of them with None)."""
+        due: list[tuple[Position, str, pa.Table]] = []
+        later: list[tuple[Position, str, pa.Table]] = []
+        for held in self.held:
+            (due if position is None or held[0].key() <= position.key() else later).append(held)
+        if not due:
+            return
+        self.held = later
+        for _, table, batch in due:
+            yield from self.emit(table, batch)
 
     def take_records(self) -> Iterator[Any]:
         records, self.records = self.records, []
@@ -530,7 +636,7 @@ class Run:
     def refresh(self, table: str) -> Refresh:
         return self.refreshes.setdefault(table, Refresh())
 
-    def reads(self, final: bool) -> Iterator[Any]:
+    def reads(self, final: bool, chunks: bool = True) -> Iterator[Any]:
         """Targeted refreshes (all of them: the checkpoint already covers what asked for
         them), then incremental snapshot chunks: one while streaming, as many as the budget
         allows at the end of a run."""
@@ -539,7 +645,7 @@ class Run:
             self.reader = Reader(self.conn)
         for table in list(self.refreshes):
             yield from self.run_refresh(table, self.refreshes.pop(table))
-        for table in sorted(self.tables):
+        for table in sorted(self.tables) if chunks else ():
             first = True
             while "incremental" in self.tables.get(table, {}):
                 if not first and (not final or self.out_of_budget()):
@@ -550,9 +656,8 @@ class Run:
                 break
         yield from self.take_records()
 
-    def emit_read(
-        self, table: str, at: Position, batch: pa.Table, snapshot_id: int | None
-    ) -> Iterator[Any]:
+    def emit_read(self, table: str, at: Position, batch: pa.Table, snapshot_id: int | None) -> None:
+        """Hold rows read at ``at`` until the stream has passed ``at``."""
         n = batch.num_rows
         if not n:
             return
@@ -563,7 +668,7 @@ class Run:
         self.budget -= n
         self.report.snapshot_rows += n
         self.report.add(table, n)
-        yield from self.emit(table, batch)
+        self.held.append((at, table, batch))
 
     def read_chunk(self, table: str) -> Iterator[Any]:
         t = self.tables[table]
@@ -577,7 +682,7 @@ class Run:
             inc["read_at"] = at.as_dict()
             self.records.append(self.generation_record(table, inc["snapshot_id"], "started", inc["reason"],
                                                        Position.from_dict(inc["start"]), 0))  # fmt: skip
-        yield from self.emit_read(table, at, batch, inc["snapshot_id"])
+        self.emit_read(table, at, batch, inc["snapshot_id"])
         inc["rows"] += batch.num_rows
         inc["after"] = last
         if info.primary_key and batch.num_rows >= limit and last is not None:
@@ -601,12 +706,12 @@ class Run:
         pk = self.primary_keys.get(table) or []
         for where, params in refresh.filters():
             at, info, batch, _ = self.reader.read(table, where, params)
-            yield from self.emit_read(table, at, batch, snapshot_id)
+            self.emit_read(table, at, batch, snapshot_id)
         if refresh.keys and pk:
             for keys in batches_of(sorted(set(refresh.keys), key=repr), 1000):
                 where, params = key_filter(pk, keys)
                 at, info, batch, _ = self.reader.read(table, where, params)
-                yield from self.emit_read(table, at, batch, snapshot_id)
+                self.emit_read(table, at, batch, snapshot_id)
                 found = (
                     {tuple(r[c] for c in pk) for r in batch.select(pk).to_pylist()}
                     if batch.num_rows
@@ -614,41 +719,41 @@ class Run:
                 )
                 gone = [k for k in keys if tuple(_key_value(v) for v in k) not in found]
                 if gone:
-                    yield from self.emit_deletes(table, info, pk, gone, at, None)
+                    self.emit_deletes(table, info, pk, gone, at)
         for moved in refresh.moved:
             yield from self.synthesize_moved(table, moved)
 
     def emit_deletes(self, table: str, info: TableInfo, pk: list[str], keys: Sequence[Sequence[Any]],
-                     at: Position, row_base: int | None) -> Iterator[Any]:  # fmt: skip
-        """Deletes of ``keys`` at ``at`` (rows with only the key columns set)."""
+                     at: Position) -> None:  # fmt: skip
+        """Hold deletes of ``keys`` at ``at`` (rows with only the key columns set)."""
         n = len(keys)
         columns = {c.name: pa.array([k[pk.index(c.name)] for k in keys] if c.name in pk else [None] * n,
                                     type=c.arrow) for c in info.columns}  # fmt: skip
-        batch = pa.table(columns)
-        first = row_base if row_base is not None else self.next_read_row(n)
-        batch = _with_cdc_columns(batch, op="delete", seqs=[seq(at.index, at.pos, first + i) for i in range(n)],
+        first = self.next_read_row(n)
+        batch = _with_cdc_columns(pa.table(columns), op="delete", seqs=[seq(at.index, at.pos, first + i) for i in range(n)],
                                   committed=dt.datetime.now(dt.UTC), server=self.server,
                                   database=self.conn.database, snapshot_id=None)  # fmt: skip
         self.report.change_rows += n
         self.report.add(table, n)
-        yield from self.emit(table, batch)
+        self.held.append((at, table, batch))
 
     def synthesize_moved(self, table: str, moved: Moved) -> Iterator[Any]:
         """After ON UPDATE CASCADE changed a key column of child rows, the old child keys are
         gone. While the parent still has the new key, the child rows carrying it are exactly
-        the moved ones (read in one snapshot with the parent): delete each one's old key, at
-        the parent change's position. When the parent has moved on (or is gone) by the time
-        of the read, the moved rows cannot be found any more: capture the child again."""
+        the moved ones: read them, the parent and the old keys in one snapshot at P, and land
+        each old key as it is at P (deleted, unless it was created again since). When the
+        parent has moved on (or is gone) by then, the moved rows cannot be found any more:
+        capture the child again."""
         assert self.reader is not None
         pk = self.primary_keys.get(table) or []
         parent_where = " AND ".join(f"{quote(c)} = %s" for c in moved.parent_columns)
         _, _, parent, _ = self.reader.read(moved.parent, parent_where, moved.new)
         if not parent.num_rows:
             reason = f"ON UPDATE CASCADE from {moved.parent} on a key that moved again"
-            self.request_incremental(table, reason, moved.at)
+            self.request_incremental(table, reason, moved.at, silent_delete=True)
             return
         where = " AND ".join(f"{quote(c)} = %s" for c in moved.child_columns)
-        _, info, batch, _ = self.reader.read(table, where, moved.new, same_snapshot=True)
+        at, info, batch, _ = self.reader.read(table, where, moved.new, same_snapshot=True)
         if not batch.num_rows or not pk:
             return
         old_keys = []
@@ -657,9 +762,19 @@ class Run:
             for col, old in zip(moved.child_columns, moved.old, strict=True):
                 if col in pk:
                     key[pk.index(col)] = old
-            old_keys.append(key)
-        first = self.next_read_row(len(old_keys))
-        yield from self.emit_deletes(table, info, pk, old_keys, moved.at, first)
+            old_keys.append(tuple(key))
+        where, params = key_filter(pk, old_keys)
+        _, _, again, _ = self.reader.read(table, where, params, same_snapshot=True)
+        self.emit_read(table, at, again, self.tables[table].get("snapshot_id"))
+        back = (
+            {tuple(r[c] for c in pk) for r in again.select(pk).to_pylist()}
+            if again.num_rows
+            else set()
+        )
+        gone = [k for k in old_keys if k not in back]
+        if gone:
+            self.emit_deletes(table, info, pk, gone, at)
+        yield from ()
 
     def cascade(self, batch: Any, log_file: str) -> None:
         """Foreign-key actions write no row events: find the child rows a parent change moved."""
@@ -705,7 +820,9 @@ class Run:
             self.refresh(fk.child).null.add(fk.child_columns)
         elif action == "CASCADE":
             # the deleted child rows cannot be selected any more: capture the child again
-            self.request_incremental(fk.child, f"ON DELETE CASCADE from {fk.parent}", pos)
+            self.request_incremental(
+                fk.child, f"ON DELETE CASCADE from {fk.parent}", pos, silent_delete=True
+            )
             for grandchild in self.fks.get(fk.child, []):
                 if grandchild.child != fk.child:
                     self.on_parent_gone(grandchild, grandchild.on_delete, pos)
@@ -737,8 +854,9 @@ class Run:
                 )
             return False
         if ddl.kind == "truncate" and tracked:
-            if self.covered(ddl.table, ddl.position):
-                return False
+            start = Position.from_dict(self.tables[ddl.table].get("start"))
+            if start is not None and start.key() >= ddl.position.key():
+                return False  # the current generation starts after it
             # TRUNCATE writes no row events; every row after it comes from the stream, so a
             # generation starting here is complete at once
             self.report.note(

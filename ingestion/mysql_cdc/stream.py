@@ -256,6 +256,7 @@ class BinlogReader:
         self.retries = retries
         self.backoff = backoff
         self.stats = StreamStats()
+        self.at_end = False  # at the end of the binary log: nothing more to read for now
         self._stream: BinLogStreamReader | None = None
 
     def _open(self) -> BinLogStreamReader:
@@ -340,6 +341,7 @@ class BinlogReader:
         pending: dict[tuple[Any, ...], Batch] = {}
         columns_cache: dict[tuple[Any, ...], tuple[list[Column], list[str]]] = {}
         try:
+            self.at_end = False
             for event in stream:
                 self.stats.events += 1
                 if isinstance(event, RotateEvent):
@@ -350,9 +352,12 @@ class BinlogReader:
                             self.position = Position(log_file, event.position)
                     continue
                 if isinstance(event, HeartbeatLogEvent):
+                    # the server sends heartbeats only when it has nothing newer
+                    self.at_end = not pending
                     if not pending and stop(self.position):
                         return
                     continue
+                self.at_end = False
                 if isinstance(event, XidEvent) or (
                     isinstance(event, QueryEvent) and _is_commit(event.query)
                 ):
@@ -433,6 +438,7 @@ class BinlogReader:
                     seqs.append(seq(file_index, pos, 2 * i))
                     batch.committed.append(when)
                 self.stats.rows += len(event.rows)
+            self.at_end = True  # the log ended (a non-blocking read stops there)
         finally:
             self.close()
 
