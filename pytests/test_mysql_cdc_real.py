@@ -7,6 +7,7 @@ state equals the source value by value, in the warehouse and in the lake.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,20 @@ def test_verify_reports_zero_then_finds_and_repairs_a_corrupted_row(
     assert verify_target(url, "warehouse").differing == 0
     assert_equivalent(mariadb, "cdc_verify", workdir / "warehouse.duckdb")
 
+    # on a live source: the landed state is compared as of each table's check position
+    from pytests.test_mysql_cdc_chaos import Workload, classic_step
+
+    workload = Workload(mariadb, "cdc_verify", 5, classic_step)
+    workload.start()
+    try:
+        time.sleep(1)
+        live = verify_target(url, "warehouse", rounds=1)
+    finally:
+        workload.stop.set()
+        workload.join(timeout=30)
+    assert workload.error is None and workload.done > 20, (workload.done, workload.error)
+    assert live.differing == 0, [c.line() for c in live.checks.values() if c.keys]
+
 
 def test_follow_feeds_every_target_and_two_followers_coexist(
     mariadb: MariaDB, workdir: Path
@@ -154,7 +169,6 @@ def test_follow_feeds_every_target_and_two_followers_coexist(
     import signal
     import subprocess
     import sys
-    import time
 
     from pytests.cdc_support import load_classicmodels
 
@@ -235,7 +249,6 @@ def test_a_table_created_just_before_a_run_is_captured_once(
 def test_binlog_retention_and_checkpoint_age_are_shown_and_warned(
     mariadb: MariaDB, workdir: Path
 ) -> None:
-    import time
 
     from ingestion.mysql_cdc.helpers import binlog_retention
 

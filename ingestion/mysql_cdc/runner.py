@@ -362,7 +362,7 @@ def verify_target(
 ) -> VerifyResult:
     """Compare the source with the landed current state of every captured table; with
     ``repair``, re-capture the keys that differ and compare them again."""
-    from ingestion.mysql_cdc.verify import Landed, compare_table, tables_to_check
+    from ingestion.mysql_cdc.verify import Landed, compare_table, source_snapshot, tables_to_check
 
     started = time.monotonic()
     conn = MySqlConn.from_url(url)
@@ -372,25 +372,37 @@ def verify_target(
         sync(url, target, include, exclude, quiet=quiet, pipeline=pipe, **kw)
 
     def compare(only: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+        # the source first, each table in one consistent snapshot at a known position; then
+        # the landed side catches up past those positions and is read as of each of them
+        names = [n for n in infos if only is None or n in only]
+        sources = {
+            n: source_snapshot(conn, infos[n], chunk_rows, None if only is None else only[n])
+            for n in names
+            if infos[n].primary_key
+        }
+        catch_up()
         with pipe.sql_client() as client:
             landed = Landed(client)
             return {
-                name: compare_table(
-                    conn, info, landed, chunk_rows, None if only is None else only[name]
+                n: compare_table(
+                    conn,
+                    infos[n],
+                    landed,
+                    chunk_rows,
+                    None if only is None else only[n],
+                    sources.get(n),
                 )
-                for name, info in infos.items()
-                if only is None or name in only
+                for n in names
             }
 
     catch_up()
     infos = tables_to_check(conn, include, exclude)
     checks = compare()
     used = 1
-    # a live source moves on while it is compared: catch up past the check and compare the
-    # keys that differed again; a key that differs every time is a finding
+    # rows read at a position after the check (a cascade's child rows) can still differ
+    # from the state at the check's position: compare the keys that differed once more
     while used < rounds and any(c.keys for c in checks.values()):
         pending = {t: c.keys for t, c in checks.items() if c.keys}
-        catch_up()
         for name, again in compare(pending).items():
             first = checks[name]
             first.missing, first.extra, first.different = (

@@ -33,9 +33,11 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from ingestion.mysql_cdc.helpers import (
     Column,
     MySqlConn,
+    Position,
     TableInfo,
     discover_tables,
     quote,
+    seq,
     text_to_arrow,
 )
 from ingestion.mysql_cdc.snapshot import SnapshotSession
@@ -138,8 +140,25 @@ def _key(values: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
+@dataclass
+class SourceHashes:
+    """A table's row hashes as the server computed them in one consistent snapshot, and the
+    binlog position of that snapshot."""
+
+    position: Position
+    chunks: list[dict[tuple[Any, ...], str]]
+
+
+def source_snapshot(conn: MySqlConn, info: TableInfo, chunk_rows: int,
+                    keys: list[tuple[Any, ...]] | None = None) -> SourceHashes:  # fmt: skip
+    session = SnapshotSession(conn)
+    position = session.position
+    return SourceHashes(position, list(source_hashes(conn, info, chunk_rows, keys, session)))
+
+
 def source_hashes(conn: MySqlConn, info: TableInfo, chunk_rows: int,
-                  keys: list[tuple[Any, ...]] | None = None) -> Iterator[dict[tuple[Any, ...], str]]:  # fmt: skip
+                  keys: list[tuple[Any, ...]] | None = None,
+                  session: SnapshotSession | None = None) -> Iterator[dict[tuple[Any, ...], str]]:  # fmt: skip
     """Chunks of {key: md5 of the row's canonical text}, hashed by the server, in key order,
     all from one consistent snapshot (or only ``keys``)."""
     pk = info.primary_key
@@ -155,7 +174,7 @@ def source_hashes(conn: MySqlConn, info: TableInfo, chunk_rows: int,
         columns = [a.to_pylist() for a in arrays]
         return {_key(k): str(r[-1]) for k, r in zip(zip(*columns, strict=True), rows, strict=True)}
 
-    session = SnapshotSession(conn)
+    session = session or SnapshotSession(conn)
     try:
         with session.db.cursor(pymysql.cursors.Cursor) as cur:
             if keys is not None:
@@ -202,8 +221,11 @@ class Landed:
         return table if table is not None else pa.table({})
 
 
-def landed_rows(landed: Landed, info: TableInfo) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """The landed current state of one table: {key: row (source column names)}."""
+def landed_rows(
+    landed: Landed, info: TableInfo, as_of: Position | None = None
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The landed current state of one table: {key: row (source column names)}; with
+    ``as_of``, the state at that binlog position (changes after it left out)."""
     table = landed.name(NAMING.normalize_identifier(info.name))
     names = {c.name: NAMING.normalize_identifier(c.name) for c in info.columns}
     pk = ", ".join(names[c] for c in info.primary_key)
@@ -212,10 +234,12 @@ def landed_rows(landed: Landed, info: TableInfo) -> dict[tuple[Any, ...], dict[s
         info.name,
     )
     since = start.column(0)[0].as_py() if start.num_rows else None
+    until = seq(as_of.index, as_of.pos, 9_999_999_999) if as_of else "999999"
     rows = landed.query(
         f"select * from (select *, row_number() over (partition by {pk} order by _cdc_seq desc) as rn "
-        f"from {table} where _cdc_seq >= %s) as latest where rn = 1 and _cdc_op <> 'delete'",
+        f"from {table} where _cdc_seq >= %s and _cdc_seq <= %s) as latest where rn = 1 and _cdc_op <> 'delete'",
         since or "",
+        until,
     )
     present = set(rows.column_names)
     out = {}
@@ -229,19 +253,87 @@ def landed_hash(info: TableInfo, row: dict[str, Any]) -> str:
     return row_hash([canonical_value(c, row[c.name]) for c in info.columns])
 
 
+def canonical_duckdb(column: Column, name: str | None) -> str:
+    """canonical_sql's text for a landed column, computed by DuckDB (the warehouse's or the
+    one dlt puts over the lake's files). ``name`` None: the column never landed."""
+    if name is None:
+        return f"'{NULL}'"
+    q = f'"{name}"'
+    kind = column.data_type
+    if kind in {"datetime", "timestamp"}:
+        text = f"strftime(cast({q} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+    elif kind in {"float", "double", "real"}:
+        text = f"cast(try_cast(round({q}, 6) as decimal(38, 6)) as varchar)"
+    elif column.arrow == pa.binary():
+        text = f"upper(hex({q}))"
+    elif kind in {"decimal", "numeric"} and column.arrow != pa.string():
+        text = f"cast(cast({q} as decimal(38, {int(column.scale or 0)})) as varchar)"
+    elif column.arrow == pa.decimal128(20, 0):
+        text = f"cast(cast({q} as decimal(20, 0)) as varchar)"
+    else:
+        text = f"cast({q} as varchar)"
+    return f"coalesce({text}, '{NULL}')"  # DuckDB strings take a backslash as it is
+
+
+def landed_hashes_duckdb(
+    landed: Landed, info: TableInfo, as_of: Position | None
+) -> dict[tuple[Any, ...], str] | None:
+    """{key: md5 of the canonical text} of the landed current state, hashed by DuckDB; None
+    when the landed side is not DuckDB (PostgreSQL: hashed in Python instead)."""
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+    if not isinstance(landed.client, DuckDbSqlClient):
+        return None
+    table = landed.name(NAMING.normalize_identifier(info.name))
+    present = set(landed.query(f"select * from {table} limit 0").column_names)
+    names = {c.name: NAMING.normalize_identifier(c.name) for c in info.columns}
+    pk = ", ".join(f'"{names[c]}"' for c in info.primary_key)
+    start = landed.query(
+        f"select max(start_seq) as s from {landed.name('_cdc_snapshots')} where table_name = %s and status = 'done'",
+        info.name,
+    )
+    since = start.column(0)[0].as_py() if start.num_rows else None
+    until = seq(as_of.index, as_of.pos, 9_999_999_999) if as_of else "999999"
+    texts = ", ".join(
+        canonical_duckdb(c, names[c.name] if names[c.name] in present else None)
+        for c in info.columns
+    )
+    landed.client.execute_sql("SET TimeZone = 'UTC'")
+    rows = landed.query(
+        f"select {pk}, md5(concat_ws('#', {texts})) as row_md5 from ("
+        f"select *, row_number() over (partition by {pk} order by _cdc_seq desc) as rn from {table} "
+        f"where _cdc_seq >= %s and _cdc_seq <= %s) as latest where rn = 1 and _cdc_op <> 'delete'",
+        since or "",
+        until,
+    )
+    keys = [rows.column(i).to_pylist() for i in range(len(info.primary_key))]
+    digests = rows.column(len(info.primary_key)).to_pylist()
+    return {_key(k): d for k, d in zip(zip(*keys, strict=True), digests, strict=True)}
+
+
 def compare_table(conn: MySqlConn, info: TableInfo, landed_state: Landed, chunk_rows: int,
-                  only: list[tuple[Any, ...]] | None = None) -> TableCheck:  # fmt: skip
+                  only: list[tuple[Any, ...]] | None = None,
+                  source: SourceHashes | None = None) -> TableCheck:  # fmt: skip
+    """Compare one table. With ``source`` (hashes taken before the landed side caught up past
+    their position), the landed state is taken as of that position: the exact same moment,
+    so a live source cannot cause a false alarm."""
     check = TableCheck(info.name)
     if not info.primary_key:
         check.skipped = "no primary key to chunk by"
         return check
-    landed = landed_rows(landed_state, info)
+    as_of = source.position if source else None
+    hashed = landed_hashes_duckdb(landed_state, info, as_of)
+    landed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    if hashed is None:
+        landed = landed_rows(landed_state, info, as_of)
+        hashed = {k: landed_hash(info, row) for k, row in landed.items()}
     seen: set[tuple[Any, ...]] = set()
-    for chunk in source_hashes(conn, info, chunk_rows, only):
+    chunks = source.chunks if source else source_hashes(conn, info, chunk_rows, only)
+    for chunk in chunks:
         check.chunks += 1
         check.rows += len(chunk)
         seen.update(chunk)
-        ours = {k: landed_hash(info, landed[k]) for k in chunk if k in landed}
+        ours = {k: hashed[k] for k in chunk if k in hashed}
         if _xor(chunk.values()) == _xor(ours.values()) and len(ours) == len(chunk):
             continue
         check.chunks_differing += 1
@@ -250,9 +342,10 @@ def compare_table(conn: MySqlConn, info: TableInfo, landed_state: Landed, chunk_
                 check.missing.append(key)
             elif ours[key] != digest:
                 check.different.append(key)
-    extra_pool = set(only) if only is not None else set(landed)
-    check.extra = sorted((k for k in extra_pool - seen if k in landed), key=repr)
+    extra_pool = set(only) if only is not None else set(hashed)
+    check.extra = sorted((k for k in extra_pool - seen if k in hashed), key=repr)
     if check.different:
+        landed = landed or landed_rows(landed_state, info, as_of)
         check.different = values_differ(conn, info, landed, check.different)
     return check
 
