@@ -159,9 +159,9 @@ def test_every_source_row_is_in_exactly_one_of_silver_or_quarantine(
 def test_quarantine_reasons_match_the_source_dirt(built: Dbt, mariadb: MariaDB) -> None:
     reasons = dict(built.query("select order_id, quarantine_reason from silver.orders_quarantine"))
     customers = {r[0] for r in _source(mariadb, "select customer_id from customers")}
-    unknown = orphan = 0
-    for order_id, status, customer_id in _source(
-        mariadb, "select order_id, status, customer_id from orders"
+    unknown = orphan = negative_total = 0
+    for order_id, status, customer_id, total, placed_at in _source(
+        mariadb, "select order_id, status, customer_id, total_amount, placed_at from orders"
     ):
         if status.strip().lower() not in ACCEPTED:
             assert reasons.get(order_id) == "unknown_status", (order_id, status)
@@ -169,9 +169,13 @@ def test_quarantine_reasons_match_the_source_dirt(built: Dbt, mariadb: MariaDB) 
         elif customer_id not in customers:
             assert reasons.get(order_id) == "orphan_customer", order_id
             orphan += 1
+        elif placed_at is not None and total < 0:
+            # the shop summed lines with a negative quantity or price into the header
+            assert reasons.get(order_id) == "negative_total", (order_id, total)
+            negative_total += 1
         elif order_id in reasons:
             assert reasons[order_id] in {"future_date", "duplicate_submission"}
-    assert unknown > 0 and orphan > 0
+    assert unknown > 0 and orphan > 0 and negative_total > 0
     item_reasons = dict(
         built.query("select order_item_id, quarantine_reason from silver.order_items_quarantine")
     )
@@ -183,6 +187,7 @@ def test_quarantine_reasons_match_the_source_dirt(built: Dbt, mariadb: MariaDB) 
     assert set(counts) == {
         "unknown_status",
         "orphan_customer",
+        "negative_total",
         "future_date",
         "duplicate_submission",
     }

@@ -2,8 +2,10 @@
     captured and refunded, shipping times, and whether it was the customer's first order.
 
     Incremental: a run rebuilds the orders re-validated in silver since the last build,
-    orders whose lines, payments or shipments changed, and every order of their customers
-    (for is_first_order); the post-hook removes orders that are no longer valid. -#}
+    orders whose lines, payments or shipments changed, and every order of their customers,
+    the ones they had before the run included (for is_first_order); the post-hook removes orders that are no longer valid. A line is
+    followed in silver too, not only in fct_order_items: a line that left gold (deleted or
+    quarantined) leaves no row there to say its order changed. -#}
 {{
     config(
         materialized='incremental',
@@ -22,6 +24,12 @@ with
 validated_orders as (
 
     select * from {{ ref('int_orders_validated') }}
+
+),
+
+validated_items as (
+
+    select * from {{ ref('int_order_items_validated') }}
 
 ),
 
@@ -113,6 +121,14 @@ changed_orders as (
 
     union
 
+    select validated_items.order_id
+    from validated_items
+    cross join previous_build
+    where
+        {{ moved_since('validated_items', 'previous_build') }}
+
+    union
+
     select payment_changes.order_id
     from payment_changes
     cross join previous_build
@@ -136,6 +152,15 @@ affected_orders as (
         from validated_orders
         inner join changed_orders
             on validated_orders.order_id = changed_orders.order_id
+
+        union
+
+        -- the customer an order belonged to before this run: moved to another customer,
+        -- it may leave the old one a new first order
+        select previous_orders.customer_id
+        from {{ this }} as previous_orders
+        inner join changed_orders
+            on previous_orders.order_id = changed_orders.order_id
     )
 
 ),

@@ -4,6 +4,8 @@
       unknown_status        the trimmed, lower-cased status is not in the order_statuses seed
       orphan_customer       the customer does not exist (now)
       unparseable_date      no placed_at (a zero or unreadable date lands as null)
+      negative_total        the order header's total is below zero (the shop summed lines
+                            with a negative quantity or price into it)
       future_date           placed more than `future_date_tolerance_hours` after this run started
       duplicate_submission  the same customer and amount as an order placed at most
                             `duplicate_window_seconds` earlier (a double-clicked checkout)
@@ -250,6 +252,7 @@ final as (
             when checked.accepted_status is null then 'unknown_status'
             when checked.existing_customer_id is null then 'orphan_customer'
             when checked.placed_at is null then 'unparseable_date'
+            when checked.total_amount < 0 then 'negative_total'
             when
                 checked.placed_at > {{ dbt.dateadd(
                     'hour', var('future_date_tolerance_hours'), run_started_at_utc()
