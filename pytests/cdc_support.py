@@ -45,14 +45,7 @@ def load_classicmodels(mariadb: MariaDB, name: str = "classicmodels") -> None:
     fresh_database(mariadb, name)
     sql = CLASSICMODELS.read_text(encoding="utf-8", errors="replace")
     sql = sql.replace("`classicmodels`", f"`{name}`")
-    client = (
-        "mariadb"
-        if subprocess.run(["which", "mariadb"], capture_output=True).returncode == 0
-        else "mysql"
-    )
-    done = subprocess.run([client, "--socket", str(mariadb.socket), "-uroot", "--default-character-set=utf8mb4", name],
-                          input=sql, text=True, capture_output=True, check=False)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
+    _client(mariadb, name, sql)
 
 
 def _client(mariadb: MariaDB, database: str, sql: str) -> None:

@@ -160,10 +160,6 @@ def position_of(change_seq: str, log_file: str) -> Position:
     return Position(log_file, int(change_seq.split(".")[1]))
 
 
-def _key_value(value: Any) -> Any:
-    return value
-
-
 def _server_id(name: str) -> int:
     return 10_000 + zlib.crc32(name.encode()) % 1_000_000_000
 
@@ -717,7 +713,7 @@ class Run:
                     if batch.num_rows
                     else set()
                 )
-                gone = [k for k in keys if tuple(_key_value(v) for v in k) not in found]
+                gone = [k for k in keys if tuple(k) not in found]
                 if gone:
                     self.emit_deletes(table, info, pk, gone, at)
         for moved in refresh.moved:
