@@ -284,6 +284,12 @@ def cmd_dbt(args: argparse.Namespace) -> int:
     return run_dbt(args.dbt_args)
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from lakeshop.metrics import run_metrics
+
+    return run_metrics(args.mf_args)
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from lakeshop.build import run_build
 
@@ -668,6 +674,23 @@ def build_parser() -> argparse.ArgumentParser:
         "dbt_args", nargs=argparse.REMAINDER, help="arguments for dbt, e.g. build --target postgres"
     )
     p.set_defaults(func=cmd_dbt)
+
+    p = sub.add_parser(
+        "metrics",
+        help="query the semantic layer's metrics with MetricFlow (mf)",
+        description=(
+            "Run MetricFlow's `mf` on the project's semantic layer (models/gold/semantic/) "
+            "after writing its semantic manifest with `dbt parse`. Without arguments it "
+            "lists the metrics. Example: lakeshop metrics query --metrics revenue,orders "
+            "--group-by metric_time__month"
+        ),
+    )
+    p.add_argument(
+        "mf_args",
+        nargs=argparse.REMAINDER,
+        help="arguments for mf, e.g. query --metrics revenue --group-by metric_time__day",
+    )
+    p.set_defaults(func=cmd_metrics)
     return parser
 
 
@@ -675,9 +698,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # `lakeshop build` passes the options it does not know to dbt build (--select, --exclude).
     args, unknown = parser.parse_known_args(argv)
-    if unknown and args.command != "build":
+    if unknown and args.command not in ("build", "metrics"):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if unknown:
+    if unknown and args.command == "metrics":
+        args.mf_args = [*unknown, *args.mf_args]
+    elif unknown:
         args.dbt_args = [*unknown, *args.dbt_args]
     try:
         return int(args.func(args) or 0)

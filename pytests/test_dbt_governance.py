@@ -89,3 +89,33 @@ def test_every_incremental_model_has_a_unit_test_of_its_incremental_branch(
             covered.add(test["model"])
     assert len(incremental) == 15
     assert incremental <= covered, sorted(incremental - covered)
+
+
+def _layer_schemas(tmp_path: Path, target: str, extra: dict[str, str]) -> set[str]:
+    out = tmp_path / target
+    done = subprocess.run(
+        [dbt_executable(), "parse", "--target", target, "--target-path", str(out)],
+        cwd=project_dir(), env=dbt_env(extra), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:]
+    nodes = json.loads((out / "manifest.json").read_text())["nodes"].values()
+    return {n["schema"] for n in nodes if n["resource_type"] in ("model", "seed")}
+
+
+@pytest.mark.parametrize(
+    ("target", "extra", "expected"),
+    [
+        ("prod", {}, {"bronze", "silver", "gold", "seeds"}),
+        ("duckdb", {}, {"bronze", "silver", "gold", "seeds"}),
+        ("postgres", {}, {"dev_bronze", "dev_silver", "dev_gold", "dev_seeds"}),
+        ("postgres", {"LAKESHOP_DEV_SCHEMA": "ci_42"}, {"ci_42_bronze", "ci_42_silver", "ci_42_gold", "ci_42_seeds"}),
+        ("sqlserver", {"LAKESHOP_DEV_SCHEMA": "dbt_alice"}, {"dbt_alice_bronze", "dbt_alice_silver", "dbt_alice_gold", "dbt_alice_seeds"}),
+    ],
+)  # fmt: skip
+def test_only_prod_writes_the_plain_layer_schemas(
+    tmp_path: Path, target: str, extra: dict[str, str], expected: set[str]
+) -> None:
+    """Environments: prod (and the embedded file, a warehouse of its own) writes bronze,
+    silver, gold; any other target writes schemas prefixed by its own, so two environments
+    on one warehouse never share a schema."""
+    assert _layer_schemas(tmp_path, target, extra) == expected

@@ -7,6 +7,7 @@ themselves, the raw PII values, a fresh `--full-refresh`, another warehouse.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -24,7 +25,7 @@ import sqlglot
 from ingestion import config
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
-from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir
+from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir, venv_executable
 from pytests.cdc_support import cdc_url, env
 from pytests.conftest import END_DATE, make_home
 from sandbox.services import MariaDB, Postgres
@@ -327,16 +328,28 @@ def test_the_same_models_build_on_postgres(
     home = make_home("lakeshop-dbt-pg-")
     with env(LAKESHOP_HOME=str(home), LAKESHOP_WAREHOUSE="postgres"):
         _ingest(mariadb)
-    pg_env = {"LAKESHOP_DBT_TARGET": "postgres", "LAKESHOP_PG_PORT": str(postgres.port)}
+    pg_env = {
+        "LAKESHOP_DBT_TARGET": "postgres",
+        "LAKESHOP_PG_PORT": str(postgres.port),
+        "LAKESHOP_DEV_SCHEMA": "ci_test",
+    }
     built.ok("build", extra_env=pg_env)
     # the same data gives the same marts on both warehouses
     with postgres.connect(config.WAREHOUSE_DATABASE) as conn, conn.cursor() as cur:
-        cur.execute("select count(*), sum(net_amount) from gold.fct_orders")
+        cur.execute("select count(*), sum(net_amount) from ci_test_gold.fct_orders")
         pg_orders = cur.fetchone()
-        cur.execute("select rfm_segment, count(*) from gold.dim_customers group by 1")
+        cur.execute("select rfm_segment, count(*) from ci_test_gold.dim_customers group by 1")
         pg_segments = dict(cur.fetchall())
-        cur.execute("select category_slug from gold.agg_category_profit where is_highest_profit")
+        cur.execute(
+            "select category_slug from ci_test_gold.agg_category_profit where is_highest_profit"
+        )
         pg_top = cur.fetchone()
+        # a target other than prod writes its own schemas only: prod's are untouched
+        cur.execute(
+            "select schema_name from information_schema.schemata"
+            " where schema_name in ('bronze', 'silver', 'gold', 'seeds')"
+        )
+        assert cur.fetchall() == []
     duck_orders = built.query("select count(*), sum(net_amount) from gold.fct_orders")[0]
     assert pg_orders == duck_orders and duck_orders[0] > 0
     assert pg_segments == dict(
@@ -376,7 +389,7 @@ def test_offline_compile_renders_every_model_in_the_dialect(
         else:
             assert "sha2(" in sql or "sha256" not in sql
     schemas = {n["schema"] for n in models}
-    assert schemas == {"bronze", "silver", "gold"}
+    assert schemas == {"dev_bronze", "dev_silver", "dev_gold"}
 
 
 def _copy_schemas(source: Path, target: Path, schemas: tuple[str, ...]) -> None:
@@ -558,3 +571,89 @@ def test_the_salt_is_in_no_artifact_docs_page_or_view(built: Dbt, mariadb: Maria
     stored = built.query("select sql from duckdb_views() union all select sql from duckdb_tables()")
     assert not [sql for (sql,) in stored if sql and salt in sql]
     built.ok("build", "--select", *masked.split())  # back to the development salt
+
+
+def _metrics(built: Dbt, tmp_path: Path, *mf_args: str) -> list[dict[str, str]]:
+    """`lakeshop metrics query ...` (MetricFlow's mf) on the test warehouse, rows as dicts."""
+    out = tmp_path / f"metrics_{len(list(tmp_path.iterdir()))}.csv"
+    done = subprocess.run(
+        [venv_executable("lakeshop"), "metrics", "query", *mf_args, "--csv", str(out)],
+        cwd=project_dir(), env=dbt_env({"LAKESHOP_DUCKDB_PATH": str(built.duck_path)}),
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and out.exists(), done.stdout[-3000:] + done.stderr[-3000:]
+    with out.open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_semantic_layer_validates_against_the_warehouse(built: Dbt) -> None:
+    """MetricFlow's own checks, the data-warehouse ones included (each dimension, entity,
+    measure and metric queried), pass on the built warehouse."""
+    done = subprocess.run(
+        [venv_executable("lakeshop"), "metrics", "validate-configs"],
+        cwd=project_dir(), env=dbt_env({"LAKESHOP_DUCKDB_PATH": str(built.duck_path)}),
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-4000:]
+    assert "validated metrics against data warehouse (ERRORS: 0" in out, out[-4000:]
+
+
+def test_the_metrics_agree_with_the_marts(built: Dbt, tmp_path: Path) -> None:
+    """Each metric of the semantic layer gives the number the gold marts give: revenue,
+    orders and average order value per day (agg_daily_order_value), profit and units per
+    category (agg_category_profit), the abandoned-cart rate, new customers and the 7-day
+    cumulative revenue. A filter MetricFlow drops silently (it did on the cumulative
+    metric) shows here as a difference."""
+    args = ["--metrics", "revenue,orders,average_order_value", "--group-by", "metric_time__day"]
+    daily = {r["metric_time__day"][:10]: r for r in _metrics(built, tmp_path, *args)}
+    marts = built.query(
+        "select cast(order_date as varchar), net_amount, order_count, average_order_value"
+        " from gold.agg_daily_order_value"
+    )
+    assert len(marts) > 100 and {m[0] for m in marts} == {
+        d for d, r in daily.items() if r["orders"]
+    }
+    for day, revenue, orders, aov in marts:
+        row = daily[day]
+        assert abs(float(row["revenue"]) - float(revenue)) < 0.005, day
+        assert int(float(row["orders"])) == orders, day
+        # the mart rounds to cents (2208.265 -> 2208.27)
+        assert abs(float(row["average_order_value"]) - float(aov)) <= 0.005 + 1e-9, day
+
+    args = ["--metrics", "profit,units,line_revenue", "--group-by", "product__category_slug"]
+    per_category = {r["product__category_slug"]: r for r in _metrics(built, tmp_path, *args)}
+    categories = built.query(
+        "select category_slug, profit_amount, unit_count, net_amount from gold.agg_category_profit"
+    )
+    assert categories and set(per_category) == {c[0] for c in categories}
+    for slug, profit, units, net in categories:
+        assert abs(float(per_category[slug]["profit"]) - float(profit)) < 0.01, slug
+        assert int(float(per_category[slug]["units"])) == units, slug
+        assert abs(float(per_category[slug]["line_revenue"]) - float(net)) < 0.01, slug
+
+    (overall,) = _metrics(
+        built, tmp_path, "--metrics", "carts,abandoned_carts,abandoned_cart_rate,new_customers"
+    )
+    carts, abandoned, first_orders = built.query(
+        "select (select count(*) from silver.carts), (select count(*) from gold.fct_abandoned_carts),"
+        " (select count(*) from gold.fct_orders where is_first_order)"
+    )[0]
+    assert 0 < abandoned < carts
+    assert (int(float(overall["carts"])), int(float(overall["abandoned_carts"]))) == (
+        carts,
+        abandoned,
+    )
+    assert abs(float(overall["abandoned_cart_rate"]) - abandoned / carts) < 1e-6
+    assert int(float(overall["new_customers"])) == first_orders
+
+    last_day = max(marts)[0]
+    (week,) = _metrics(
+        built, tmp_path, "--metrics", "revenue_last_7_days", "--group-by", "metric_time__day",
+        "--where", f"{{{{ TimeDimension('metric_time', 'day') }}}} = '{last_day}'",
+    )  # fmt: skip
+    expected = built.query(
+        "select sum(net_amount) from gold.fct_orders where counts_as_revenue and order_date"
+        f" between date '{last_day}' - interval 6 day and date '{last_day}'"
+    )[0][0]
+    assert abs(float(week["revenue_last_7_days"]) - float(expected)) < 0.01
