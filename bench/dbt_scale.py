@@ -7,7 +7,11 @@ Then, --runs times each:
   1. `dbt build --full-refresh` (everything rebuilt from the whole change log);
   2. production traffic touching about 1% of the orders (new orders, status transitions,
      cancellations, ...), streamed from the binlog, then `dbt build` (incremental);
-  3. `dbt build` again with nothing new: the fixed cost of any build of this project.
+  3. `dbt build` again with nothing new: the fixed cost of any build of this project, broken
+     down into start-up (wall time minus dbt's own elapsed time: imports, manifest, the
+     on-run-start checks), model work and test work;
+  4. another 1% of traffic, then `lakeshop build --changed-only`'s selection (only the nodes
+     with new input, lakeshop/changed.py), then the same with nothing new (no dbt at all).
 Each dbt invocation runs in its own process; its peak RSS is read from the kernel.
 
 Usage: python bench/dbt_scale.py [--orders 1000000] [--runs 3] [--keep DIR]
@@ -31,6 +35,7 @@ from pathlib import Path
 from ingestion import config
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
+from lakeshop import changed
 from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir
 from sandbox.services import MariaDB, free_port
 from sandbox.shop.generator import ShopConfig, generate
@@ -48,13 +53,16 @@ PEAK = (
 )
 
 
-def dbt(args: list[str], duck: Path, target: Path) -> tuple[float, int, dict[str, float]]:
-    """Runs dbt; returns wall seconds, peak RSS in MiB and execution seconds per node."""
+def dbt(
+    args: list[str], duck: Path, target: Path, extra_env: dict[str, str] | None = None
+) -> tuple[float, int, dict[str, float]]:
+    """Runs dbt; returns wall seconds, peak RSS in MiB and execution seconds per node (and
+    dbt's own elapsed time under "elapsed")."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", PEAK, dbt_executable(), *args, "--target-path", str(target)],
         cwd=project_dir(),
-        env=dbt_env({"LAKESHOP_DUCKDB_PATH": str(duck)}),
+        env=dbt_env({"LAKESHOP_DUCKDB_PATH": str(duck), **(extra_env or {})}),
         capture_output=True,
         text=True,
         check=False,
@@ -66,9 +74,46 @@ def dbt(args: list[str], duck: Path, target: Path) -> tuple[float, int, dict[str
     peak = next(
         int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_KIB")
     )
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    per_node = {r["unique_id"]: r["execution_time"] for r in results}
+    run_results = json.loads((target / "run_results.json").read_text())
+    per_node = {r["unique_id"]: r["execution_time"] for r in run_results["results"]}
+    per_node["elapsed"] = float(run_results["elapsed_time"])
     return seconds, peak // 1024, per_node
+
+
+def changed_only(duck: Path, target: Path) -> tuple[float, int, int]:
+    """What `lakeshop build --changed-only` does before and around dbt (without the run
+    report): look at the raw tables, plan, build the selection (or nothing). Returns wall
+    seconds, peak RSS in MiB (0 when dbt did not run) and the number of nodes built."""
+    started = time.perf_counter()
+    os.environ["DBT_TARGET_PATH"] = str(target)
+    try:
+        seen = changed.look("duckdb")
+        plan = changed.plan([], seen, "duckdb")
+        peak, nodes = 0, 0
+        if not plan.nothing:
+            select = (
+                ["--select", *plan.select, "--state", str(plan.state_dir)] if plan.select else []
+            )
+            _, peak, per_node = dbt(
+                ["build", *select], duck, target, {"DBT_INDIRECT_SELECTION": "eager"}
+            )
+            nodes = len(per_node) - 1
+        if seen is not None:
+            changed.record_success(seen)
+    finally:
+        del os.environ["DBT_TARGET_PATH"]
+    return time.perf_counter() - started, peak, nodes
+
+
+def record(duck: Path, target: Path) -> None:
+    """The build state a successful whole build leaves (as `lakeshop build` does)."""
+    os.environ["DBT_TARGET_PATH"] = str(target)
+    try:
+        seen = changed.look("duckdb")
+        if seen is not None:
+            changed.record_success(seen)
+    finally:
+        del os.environ["DBT_TARGET_PATH"]
 
 
 def work(per_node: dict[str, float], kind: str) -> float:
@@ -76,8 +121,19 @@ def work(per_node: dict[str, float], kind: str) -> float:
     return sum(v for k, v in per_node.items() if k.split(".")[0] == kind)
 
 
+def traffic(target: MySQLTarget, cdc: str, transactions: int, seed: int) -> tuple[int, int]:
+    """About 1% of the orders' worth of production traffic, streamed from the binlog."""
+    stats = simulate(
+        target, SimConfig(rate=1e9, duration=3600, seed=seed, max_transactions=transactions)
+    )
+    streamed = sync(cdc, "warehouse", quiet=True)
+    return stats.transactions, streamed.change_rows
+
+
 def top(per_node: dict[str, float], n: int = 6) -> str:
-    best = sorted(per_node.items(), key=lambda kv: -kv[1])[:n]
+    best = sorted(((k, v) for k, v in per_node.items() if k != "elapsed"), key=lambda kv: -kv[1])[
+        :n
+    ]
     return ", ".join(f"{k.split('.')[2]} {v:.1f}s" for k, v in best)
 
 
@@ -131,6 +187,9 @@ def main() -> int:
         full: list[tuple[float, int]] = []
         incremental: list[tuple[float, int]] = []
         unchanged: list[float] = []
+        fixed: list[tuple[float, float, float]] = []
+        selective: list[tuple[float, int, int]] = []
+        selective_idle: list[float] = []
         split: dict[str, list[tuple[float, float]]] = {"full": [], "incremental": []}
         changes_per_run = max(1, int(args.orders * args.change_fraction))
         for run in range(1, args.runs + 1):
@@ -140,29 +199,41 @@ def main() -> int:
             print(
                 f"run {run}: full build        {seconds:6.1f} s, peak {peak} MiB  (slowest: {top(nodes)})"
             )
-            stats = simulate(
-                target,
-                SimConfig(
-                    rate=1e9, duration=3600, seed=100 + run, max_transactions=changes_per_run
-                ),
-            )
-            streamed = sync(cdc, "warehouse", quiet=True)
+            transactions, rows = traffic(target, cdc, changes_per_run, 100 + run)
             seconds, peak, nodes = dbt(["build"], duck, home / "target")
             incremental.append((seconds, peak))
             split["incremental"].append((work(nodes, "model"), work(nodes, "test")))
             print(
-                f"run {run}: incremental build {seconds:6.1f} s, peak {peak} MiB after {stats.transactions:,} "
-                f"transactions ({streamed.change_rows:,} change rows)  (slowest: {top(nodes)})"
+                f"run {run}: incremental build {seconds:6.1f} s, peak {peak} MiB after {transactions:,} "
+                f"transactions ({rows:,} change rows)  (slowest: {top(nodes)})"
             )
             tests = {k: v for k, v in nodes.items() if k.startswith("test.")}
             print(f"run {run}: slowest incremental tests: {top(tests, 10)}")
             # the same build again with nothing new: what any dbt build of this project costs
-            # (start-up, the on-run-start check, ~340 nodes), whatever the data
+            # (start-up, the on-run-start check, ~400 nodes), whatever the data
             seconds, _, nodes = dbt(["build"], duck, home / "target")
             unchanged.append(seconds)
-            print(f"run {run}: build, nothing new  {seconds:6.1f} s")
+            startup = seconds - nodes["elapsed"]
+            fixed.append((startup, work(nodes, "model"), work(nodes, "test")))
+            print(
+                f"run {run}: build, nothing new  {seconds:6.1f} s: start-up {startup:.1f} s, "
+                f"model work {work(nodes, 'model'):.1f} s, test work {work(nodes, 'test'):.1f} s "
+                f"({sum(1 for k in nodes if k.startswith('test.'))} tests)"
+            )
+            record(duck, home / "target")
+            transactions, rows = traffic(target, cdc, changes_per_run, 500 + run)
+            seconds, peak, built_nodes = changed_only(duck, home / "target")
+            selective.append((seconds, peak, built_nodes))
+            print(
+                f"run {run}: --changed-only after {transactions:,} transactions  {seconds:6.1f} s, "
+                f"peak {peak} MiB, {built_nodes} nodes"
+            )
+            seconds, _, built_nodes = changed_only(duck, home / "target")
+            selective_idle.append(seconds)
+            print(f"run {run}: --changed-only, nothing new  {seconds:6.1f} s ({built_nodes} nodes)")
         f = statistics.median(s for s, _ in full)
         i = statistics.median(s for s, _ in incremental)
+        c = statistics.median(s for s, _, _ in selective)
         print()
         print(f"orders                     {args.orders:,}")
         print(
@@ -175,10 +246,25 @@ def main() -> int:
         print(
             f"nothing new, median        {u:.1f} s (runs {', '.join(f'{s:.1f}' for s in unchanged)})"
         )
+        print(
+            "  of which start-up {:.1f} s, model work {:.1f} s, test work {:.1f} s (medians;"
+            " work summed over both threads)".format(
+                *(statistics.median(x[k] for x in fixed) for k in range(3))
+            )
+        )
         print(f"incremental / full         {i / f:.2f}")
         print(f"(incremental - nothing new) / full  {(i - u) / f:.2f}  (the cost the 1% adds)")
         print(
-            f"peak RSS full / incr.      {max(p for _, p in full)} / {max(p for _, p in incremental)} MiB"
+            f"--changed-only after {args.change_fraction:.0%}, median {c:.1f} s (runs {', '.join(f'{s:.1f}' for s, _, _ in selective)}), "
+            f"{statistics.median(n for _, _, n in selective):.0f} nodes; / full {c / f:.2f}"
+        )
+        print(
+            f"--changed-only, nothing new, median {statistics.median(selective_idle):.2f} s "
+            f"(runs {', '.join(f'{s:.2f}' for s in selective_idle)})"
+        )
+        print(
+            f"peak RSS full / incr. / changed-only  {max(p for _, p in full)} / "
+            f"{max(p for _, p in incremental)} / {max(p for _, p, _ in selective)} MiB"
         )
         for kind, index in (("model", 0), ("test", 1)):
             in_full = statistics.median(x[index] for x in split["full"])

@@ -1,9 +1,14 @@
-"""`lakeshop build`: dbt build, then the run report (terminal, markdown, JSON), then alerts."""
+"""`lakeshop build`: dbt build, then the run report (terminal, markdown, JSON), then alerts.
+
+`--changed-only` builds only the nodes with new input (lakeshop/changed.py) and, with
+nothing new, does not start dbt at all.
+"""
 
 from __future__ import annotations
 
 import sys
 
+from lakeshop import changed
 from lakeshop.alerts import AlertError, send_alerts, should_alert
 from lakeshop.dbt_runner import run_dbt, target_dir
 from lakeshop.report import build_report, render_terminal, save_report
@@ -15,12 +20,28 @@ def run_build(
     webhook_url: str | None = None,
     sns_topic_arn: str | None = None,
     alert_on: str = "problems",
+    changed_only: bool = False,
 ) -> int:
     """dbt build, the report, the alerts. Exit code: dbt's when it failed, 1 when an
     error-severity test failed, 3 when the build passed but an alert could not be sent."""
+    # the raw tables as this build finds them, before dbt starts (lakeshop/changed.py)
+    whole = changed.covers_everything(dbt_args)
+    seen = changed.look(target) if whole or changed_only else None
+    extra_env = None
+    if changed_only:
+        plan = changed.plan(dbt_args, seen, target)
+        for reason in plan.reasons:
+            print(f"changed-only  {reason}")
+        if plan.nothing:
+            print("lakeshop build: nothing to build; the warehouse is up to date")
+            return 0
+        if plan.select is not None:
+            dbt_args = [*dbt_args, "--select", *plan.select, "--state", str(plan.state_dir)]
+            # a test of a rebuilt model runs even where its other parent was not rebuilt
+            extra_env = {"DBT_INDIRECT_SELECTION": "eager"}
     # a build that stops before running anything writes no results: never report the last ones
     (target_dir() / "run_results.json").unlink(missing_ok=True)
-    code = run_dbt(["build", *dbt_args], target=target)
+    code = run_dbt(["build", *dbt_args], extra_env=extra_env, target=target)
     report = build_report(code, target)
     path = save_report(report)
     print()
@@ -33,6 +54,10 @@ def run_build(
             f"lakeshop build: {len(errors)} error-severity test(s) failed: {named}", file=sys.stderr
         )
     exit_code = code if code != 0 else (1 if errors else 0)
+    if exit_code != 0:
+        changed.forget(target)
+    elif seen is not None:
+        changed.record_success(seen)
     if should_alert(report, alert_on):
         try:
             sent = send_alerts(report, path, webhook_url=webhook_url, sns_topic_arn=sns_topic_arn)

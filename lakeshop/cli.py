@@ -299,6 +299,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         webhook_url=args.webhook_url,
         sns_topic_arn=args.sns_topic_arn,
         alert_on=args.alert_on,
+        changed_only=args.changed_only,
     )
 
 
@@ -634,6 +635,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["problems", "failures", "always", "never"],
         default="problems",
         help="problems (default): failures, test warnings, stale sources, growing quarantine",
+    )
+    p.add_argument(
+        "--changed-only",
+        action="store_true",
+        help=(
+            "build only what has new input since the last successful build: raw tables with "
+            "new rows, project changes (state:modified), orders due for release; nothing "
+            "new: dbt does not start (DuckDB and PostgreSQL targets)"
+        ),
     )
     # every other option goes to dbt build as it is (--select, --exclude, --full-refresh)
     p.set_defaults(func=cmd_build, dbt_args=[])

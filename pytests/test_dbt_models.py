@@ -8,6 +8,7 @@ themselves, the raw PII values, a fresh `--full-refresh`, another warehouse.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -657,3 +658,95 @@ def test_the_metrics_agree_with_the_marts(built: Dbt, tmp_path: Path) -> None:
         f" between date '{last_day}' - interval 6 day and date '{last_day}'"
     )[0][0]
     assert abs(float(week["revenue_last_7_days"]) - float(expected)) < 0.01
+
+
+def _lakeshop_build(built: Dbt, *args: str) -> subprocess.CompletedProcess[str]:
+    """`lakeshop build` (the command, with its report and its build state) on the test
+    warehouse."""
+    extra = {
+        "LAKESHOP_HOME": str(built.home),
+        "LAKESHOP_DUCKDB_PATH": str(built.duck_path),
+        "DBT_TARGET_PATH": str(built.target_path),
+    }
+    return subprocess.run(
+        [venv_executable("lakeshop"), "build", *args], cwd=project_dir(), env=dbt_env(extra),
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+
+def test_a_changed_only_build_builds_the_nodes_with_new_input(built: Dbt, mariadb: MariaDB) -> None:
+    """`lakeshop build --changed-only`: with nothing new dbt does not start; after new shop
+    changes only the MySQL side is built (no API model), and the result is what a full
+    refresh gives."""
+    whole = _lakeshop_build(built)
+    assert whole.returncode == 0, whole.stdout[-4000:] + whole.stderr[-4000:]
+    results = built.target_path / "run_results.json"
+    stamp = results.stat().st_mtime_ns
+
+    idle = _lakeshop_build(built, "--changed-only")
+    assert idle.returncode == 0, idle.stdout[-4000:] + idle.stderr[-4000:]
+    assert "nothing to build" in idle.stdout
+    assert results.stat().st_mtime_ns == stamp  # dbt never ran
+
+    simulate(
+        _shop_target(mariadb), SimConfig(rate=1000, duration=30, seed=SEED + 5, max_transactions=60)
+    )
+    with env(LAKESHOP_HOME=str(built.home), LAKESHOP_DUCKDB_PATH=str(built.duck_path)):
+        sync(cdc_url(mariadb, config.SHOP_DATABASE), "warehouse", quiet=True)
+    part = _lakeshop_build(built, "--changed-only")
+    assert part.returncode == 0, part.stdout[-4000:] + part.stderr[-4000:]
+    assert "raw table(s) with new rows" in part.stdout
+    # (the report's dbt source freshness rewrites run_results.json: read dbt's own lines)
+    models = set(re.findall(r"OK created sql [\w ]*?model \w+\.(\w+)", part.stdout))
+    assert {"stg_mysql__orders", "int_orders_validated", "fct_orders"} <= models, part.stdout[:3000]
+    assert not {m for m in models if "ecommerce_api" in m or m.startswith("api_")}, models
+    changed_only = _table_state(built)
+
+    built.ok("build", "--full-refresh")
+    refreshed = _table_state(built)
+    assert set(changed_only) == set(refreshed)
+    for name in changed_only:
+        assert changed_only[name] == refreshed[name], name
+
+
+def test_the_changed_only_plan(built: Dbt, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The selection a changed-only build makes, from the state of the last build: a raw
+    table with new rows, a project change, an order due for release, an explicit option."""
+    from lakeshop import changed
+
+    monkeypatch.setenv("LAKESHOP_HOME", str(built.home))
+    monkeypatch.setenv("LAKESHOP_DUCKDB_PATH", str(built.duck_path))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(built.target_path))
+    seen = changed.look("duckdb")
+    assert seen is not None and seen.sources
+    changed.record_success(seen)
+    assert changed.plan([], seen, "duckdb").nothing
+
+    orders = "source.lakeshop.mysql.orders"
+    moved = dataclasses.replace(
+        seen, sources={**seen.sources, orders: [seen.sources[orders][0] + 1, "x"]}
+    )
+    assert changed.plan([], moved, "duckdb").select == ["source:mysql.orders+"]
+    assert changed.plan([], dataclasses.replace(seen, project="other"), "duckdb").select == [
+        "state:modified+"
+    ]
+    assert changed.plan([], dataclasses.replace(seen, release_due=True), "duckdb").select == [
+        "int_orders_validated+"
+    ]
+    assert changed.plan(["--select", "gold"], moved, "duckdb").select is None
+    assert changed.plan(["--full-refresh"], moved, "duckdb").select is None
+    changed.forget("duckdb")
+    assert changed.plan([], seen, "duckdb").select is None
+
+    # release: an order held as future_date is due once now + the tolerance passes it
+    held = built.query(
+        "select count(*) from silver.int_orders_validated where quarantine_reason = 'future_date'"
+    )[0][0]
+    assert held > 0
+    manifest = json.loads((built.target_path / "manifest.json").read_text())
+    wh = changed.Warehouse("duckdb")
+    try:
+        assert wh.release_due(manifest, tolerance_hours=24 * 365 * 500)
+        assert not wh.release_due(manifest, tolerance_hours=-24 * 365 * 500)
+    finally:
+        wh.close()
