@@ -71,6 +71,27 @@ def cmd_services(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_orchestrate(args: argparse.Namespace) -> int:
+    from lakeshop.orchestration.service import dagster_home, services
+
+    parts = services()
+    if args.action == "start":
+        for s in parts:
+            print(f"starting {s.name} ...", flush=True)
+            s.start()
+    elif args.action == "stop":
+        for s in reversed(parts):
+            was = s.stop()
+            print(f"{s.name}: {'stopped' if was else 'was not running'}")
+        return 0
+    rows: list[tuple[object, ...]] = [("process", "state", "pid", "address")]
+    for s in parts:
+        st = s.status()
+        rows.append((st.name, "running" if st.running else "stopped", st.pid or "-", st.address))
+    summary(f"lakeshop orchestrate (Dagster instance in {dagster_home()})", rows)
+    return 0
+
+
 # -- shop ----------------------------------------------------------------------
 def cmd_shop_seed(args: argparse.Namespace) -> int:
     from sandbox.shop.generator import ShopConfig, generate
@@ -346,6 +367,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", nargs="+", choices=["mariadb", "postgres", "s3"], help="just these services"
     )
     p.set_defaults(func=cmd_services)
+
+    p = sub.add_parser(
+        "orchestrate",
+        help="start, stop or show the Dagster UI and daemon that run the pipeline",
+        description=(
+            "The pipeline on Dagster (lakeshop/orchestration/definitions.py): one asset graph "
+            "from the raw CDC and API tables to the gold marts, dbt tests as asset checks, a "
+            "daily and an hourly schedule ($LAKESHOP_DAILY_CRON, $LAKESHOP_HOURLY_CRON), "
+            "retries of transient failures, alerts to $LAKESHOP_ALERT_WEBHOOK_URL. `start` "
+            "runs dagster-webserver on 127.0.0.1:$LAKESHOP_DAGSTER_PORT (default 3070) and "
+            "dagster-daemon with SQLite storage under $LAKESHOP_HOME/dagster, both stopped by "
+            "PID with `stop`."
+        ),
+    )
+    p.add_argument(
+        "action", nargs="?", default="start", choices=["start", "stop", "status"],
+        help="what to do (default start)",
+    )  # fmt: skip
+    p.set_defaults(func=cmd_orchestrate)
 
     shop = sub.add_parser(
         "shop",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.server
+import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -98,3 +102,28 @@ def shop_target(mariadb: MariaDB) -> MySQLTarget:
     return MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
     )
+
+
+class WebhookReceiver(http.server.BaseHTTPRequestHandler):
+    """A local alert receiver: every JSON body POSTed to it, in order."""
+
+    received: ClassVar[list[dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        WebhookReceiver.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def webhook() -> Iterator[str]:
+    WebhookReceiver.received = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/lakeshop"
+    server.shutdown()

@@ -9,18 +9,16 @@ SNS and SQS for the topic.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import duckdb
 import pytest
@@ -31,7 +29,7 @@ from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from lakeshop.dbt_runner import project_dir
 from pytests.cdc_support import cdc_url, env
-from pytests.conftest import END_DATE, make_home
+from pytests.conftest import END_DATE, WebhookReceiver, make_home
 from sandbox.services import MariaDB, free_port
 from sandbox.shop.generator import ShopConfig, generate
 from sandbox.shop.seed import seed as seed_shop
@@ -304,29 +302,6 @@ def test_run_report_counts_what_the_warehouse_holds_and_the_change_since_last_ru
     assert "## Source freshness" in markdown and "| mysql.orders | pass |" in markdown
 
 
-class _Receiver(http.server.BaseHTTPRequestHandler):
-    received: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Receiver.received.append(json.loads(body))
-        self.send_response(200)
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def webhook() -> Iterator[str]:
-    _Receiver.received = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/lakeshop"
-    server.shutdown()
-
-
 @pytest.fixture()
 def sns_to_sqs() -> Iterator[tuple[str, str, dict[str, str]]]:
     """moto's server (a real HTTP endpoint speaking the AWS protocols): a topic whose
@@ -402,8 +377,8 @@ def test_failing_error_test_exits_non_zero_names_it_with_sample_rows_and_alerts(
     )
 
     # the webhook got Slack's incoming-webhook JSON
-    assert len(_Receiver.received) == 1
-    payload = _Receiver.received[0]
+    assert len(WebhookReceiver.received) == 1
+    payload = WebhookReceiver.received[0]
     assert payload["text"].startswith(":red_circle: lakeshop dbt build on duckdb FAILED")
     section = payload["blocks"][1]["text"]["text"]
     assert "test_fct_orders__fails_on_purpose on fct_orders" in section

@@ -1,0 +1,351 @@
+"""The Dagster definitions: the pipeline as one asset graph, its schedules, its retries and its
+alerts. `lakeshop orchestrate` serves them (lakeshop/orchestration/service.py).
+
+The graph, raw to gold:
+
+- `raw_mysql/<table>`: the binlog CDC source (ingestion/mysql_cdc) lands every change log; one
+  multi-asset, because one binlog pass captures every table at once;
+- `raw_ecommerce_api/<table>`: the REST API source (ingestion/ecommerce_api). Its asset specs
+  come from the dlt source itself through dagster-dlt's translator, with the dlt child tables
+  the dbt sources read added beside them. The asset runs lakeshop's own runner, not a plain
+  `pipeline.run`: that runner checks a fetch is complete before anything is retired;
+- `bronze/...`, `silver/...`, `gold/...`, `seeds/...`: the dbt project through dagster-dbt,
+  its data tests as asset checks. Source keys are the raw tables' keys, so the graph is one.
+
+DuckDB takes one writer at a time: each run executes its steps one after another (the in-process
+executor) and the instance runs one run at a time (dagster.yaml written by the service), so no
+two writers meet. Transient failures (a lost MySQL connection, API 5xx/429, S3 timeouts) are
+retried with backoff on the ingestion assets; a failed error-severity dbt test is not retried
+and stops everything downstream. Failures are sent to the webhook / SNS topic of `lakeshop
+build`'s alerts.
+"""
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dlt import DagsterDltTranslator, build_dlt_asset_specs
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from ingestion import config, destinations
+from ingestion.ecommerce_api import ecommerce_api
+from ingestion.ecommerce_api.settings import RESOURCES
+from lakeshop import changed
+from lakeshop.dbt_runner import dbt_env, dbt_executable, dbt_target, project_dir
+
+RAW_SCHEMAS = {"mysql": "raw_mysql", "ecommerce_api": "raw_ecommerce_api"}
+# a transient failure is retried three times, waiting 10, 20, 40 s (with jitter)
+INGESTION_RETRIES = dg.RetryPolicy(
+    max_retries=int(os.environ.get("LAKESHOP_ORCHESTRATE_RETRIES", "3")),
+    delay=float(os.environ.get("LAKESHOP_ORCHESTRATE_RETRY_DELAY", "10")),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
+)
+
+
+# -- the dbt manifest the graph is read from ----------------------------------------------------
+def manifest_path() -> Path:
+    """The dbt manifest for the definitions, parsed again whenever the project changed."""
+    folder = config.home() / "dagster" / "dbt_manifest"
+    manifest = folder / "manifest.json"
+    stamp = folder / "project.sha256"
+    fingerprint = changed.project_fingerprint(project_dir())
+    if manifest.exists() and stamp.exists() and stamp.read_text() == fingerprint:
+        return manifest
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [dbt_executable(), "parse", "--quiet", "--target-path", str(folder)],
+        cwd=project_dir(), env=dbt_env(), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt parse failed: {(done.stdout + done.stderr)[-2000:]}")
+    stamp.write_text(fingerprint)
+    return manifest
+
+
+def raw_tables(manifest: Mapping[str, Any], source: str) -> list[str]:
+    """The raw tables of one source that the dbt project reads."""
+    return sorted(
+        node.get("identifier") or node["name"]
+        for node in manifest["sources"].values()
+        if node["source_name"] == source
+    )
+
+
+# -- the sources ---------------------------------------------------------------------------------
+class ApiTranslator(DagsterDltTranslator):
+    """dlt resource -> raw_ecommerce_api/<table>, the key dbt's source of the same table has."""
+
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        spec = super().get_asset_spec(data)
+        return spec.replace_attributes(
+            key=dg.AssetKey([RAW_SCHEMAS["ecommerce_api"], data.resource.name]),
+            deps=[],
+            group_name="raw",
+            kinds={"dlt", "api"},
+        )
+
+
+def api_specs(manifest: Mapping[str, Any]) -> list[dg.AssetSpec]:
+    source = ecommerce_api(f"http://127.0.0.1:{config.api_port()}", resources=tuple(RESOURCES))
+    pipe = destinations.pipeline(
+        "lakeshop_api_warehouse", destinations.warehouse(), "raw_ecommerce_api"
+    )
+    specs = [
+        spec.replace_attributes(metadata={})  # the dlt objects dagster-dlt attaches stay out
+        for spec in build_dlt_asset_specs(source, pipe, ApiTranslator())
+    ]
+    have = {spec.key for spec in specs}
+    for table in raw_tables(manifest, "ecommerce_api"):
+        key = dg.AssetKey([RAW_SCHEMAS["ecommerce_api"], table])
+        if key not in have:  # a dlt child table (products__reviews, ...), landed with its parent
+            specs.append(
+                dg.AssetSpec(
+                    key,
+                    group_name="raw",
+                    kinds={"dlt", "api"},
+                    description=f"dlt child table {table} of the API source",
+                )
+            )
+    return specs
+
+
+def cdc_specs(manifest: Mapping[str, Any]) -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            dg.AssetKey([RAW_SCHEMAS["mysql"], table]),
+            group_name="raw",
+            kinds={"dlt", "mysql"},
+            description=f"the binlog change log of the shop's `{table}` table",
+        )
+        for table in raw_tables(manifest, "mysql")
+    ]
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: the network, a server restarting, a rate limit, a timeout."""
+    import pymysql
+    import requests
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | TimeoutError | pymysql.err.OperationalError
+                      | requests.ConnectionError | requests.Timeout):  # fmt: skip
+            return True
+        text = str(seen)
+        if any(mark in text for mark in (" 429", " 500", " 502", " 503", " 504", "timed out")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _ingest(what: str, run: Any) -> Any:
+    try:
+        return run()
+    except Exception as exc:
+        if _transient(exc):
+            raise  # the RetryPolicy tries again
+        raise dg.Failure(f"{what} failed: {exc}", allow_retries=False) from exc
+
+
+def _targets() -> tuple[str, ...]:
+    raw = os.environ.get("LAKESHOP_ORCHESTRATE_TARGETS", "warehouse")
+    return tuple(t for t in raw.replace(",", " ").split() if t)
+
+
+def build_cdc_asset(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="mysql_cdc", specs=cdc_specs(manifest), retry_policy=INGESTION_RETRIES,
+        description="Binlog CDC of the shop's MySQL/MariaDB: snapshot, then every change since.",
+    )  # fmt: skip
+    def mysql_cdc(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        from ingestion.mysql_cdc.runner import sync
+        from ingestion.mysql_cdc.settings import default_mysql_url
+
+        rows: dict[str, int] = {}
+        for target in _targets():
+            result = _ingest("MySQL CDC", lambda t=target: sync(default_mysql_url(), t, quiet=True))
+            context.log.info(f"CDC into {target}: {result.change_rows:,} change rows")
+            for table, n in result.rows.items():
+                rows[table] = rows.get(table, 0) + int(n)
+        for spec in context.assets_def.specs:
+            table = spec.key.path[-1]
+            yield dg.MaterializeResult(asset_key=spec.key, metadata={"rows": rows.get(table, 0)})
+
+    return mysql_cdc
+
+
+def build_api_asset(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="ecommerce_api", specs=api_specs(manifest), retry_policy=INGESTION_RETRIES,
+        description="The e-commerce REST API: every page fetched, checked complete, landed (scd2).",
+    )  # fmt: skip
+    def ecommerce_api_asset(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        from ingestion.ecommerce_api.runner import make_auth, sync_api
+
+        base_url = os.environ.get("LAKESHOP_API_URL") or f"http://127.0.0.1:{config.api_port()}"
+        auth_kind = os.environ.get("LAKESHOP_API_AUTH", "none")
+        result = _ingest(
+            "API ingestion",
+            lambda: sync_api(base_url, auth=make_auth(base_url, auth_kind), targets=_targets()),
+        )
+        context.log.info(f"API: {result.records:,} records, {result.http.retries} retries")
+        for spec in context.assets_def.specs:
+            table = spec.key.path[-1]
+            yield dg.MaterializeResult(
+                asset_key=spec.key, metadata={"rows": int(result.rows.get(table, 0))}
+            )
+
+    return ecommerce_api_asset
+
+
+# -- the dbt project -----------------------------------------------------------------------------
+class LakeshopDbtTranslator(DagsterDbtTranslator):
+    """Sources keyed by their raw table, models by layer: gold/fct_orders in group gold."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        kind = dbt_resource_props["resource_type"]
+        if kind == "source":
+            table = dbt_resource_props.get("identifier") or dbt_resource_props["name"]
+            return dg.AssetKey([dbt_resource_props["schema"], table])
+        if kind == "seed":
+            return dg.AssetKey(["seeds", dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["fqn"][1], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        kind = dbt_resource_props["resource_type"]
+        return "seeds" if kind == "seed" else str(dbt_resource_props["fqn"][1])
+
+
+def build_dbt_asset(manifest: Path) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest, dagster_dbt_translator=LakeshopDbtTranslator(), name="lakeshop_dbt"
+    )
+    def lakeshop_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        yield from invocation.stream()
+        _report_and_alert(context, invocation.target_path, invocation.process.returncode)
+        if not invocation.is_successful():
+            # deterministic: a failed error-severity test or a model error is not retried
+            raise dg.Failure(
+                "dbt build failed: see the run report and the failed asset checks",
+                allow_retries=False,
+            )
+
+    return lakeshop_dbt
+
+
+def _report_and_alert(context: AssetExecutionContext, target_path: Path, code: int) -> None:
+    """lakeshop's run report (and its alerts, on problems) for the dbt step of a run."""
+    from lakeshop.alerts import AlertError, send_alerts, should_alert
+    from lakeshop.report import build_report, save_report
+
+    previous = os.environ.get("DBT_TARGET_PATH")
+    os.environ["DBT_TARGET_PATH"] = str(target_path)
+    try:
+        report = build_report(code, None)
+        path = save_report(report)
+        context.log.info(f"run report: {path}")
+        if should_alert(report, os.environ.get("LAKESHOP_ALERT_ON", "problems")):
+            try:
+                for where in send_alerts(report, path):
+                    context.log.info(f"alert sent to {where}")
+            except AlertError as exc:
+                context.log.warning(str(exc))
+    finally:
+        if previous is None:
+            del os.environ["DBT_TARGET_PATH"]
+        else:
+            os.environ["DBT_TARGET_PATH"] = previous
+
+
+# -- alerts for every other failure --------------------------------------------------------------
+@dg.run_failure_sensor(name="alert_on_run_failure", minimum_interval_seconds=5)
+def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+    """A failed run (ingestion gave up after its retries, dbt failed) to the alert webhook."""
+    from lakeshop.alerts import AlertError, post_webhook
+
+    url = os.environ.get("LAKESHOP_ALERT_WEBHOOK_URL")
+    if not url:
+        return
+    failed = [e.step_key for e in context.get_step_failure_events() if e.step_key]
+    text = (
+        f"lakeshop: Dagster run {context.dagster_run.run_id[:8]} of "
+        f"{context.dagster_run.job_name} failed"
+        + (f" in {', '.join(failed)}" if failed else "")
+        + f": {context.failure_event.message or ''}"
+    )
+    try:
+        post_webhook(url, {"text": text[:3000]})
+    except AlertError as exc:
+        context.log.warning(str(exc))
+
+
+# -- jobs and schedules -------------------------------------------------------------------------
+everything = dg.AssetSelection.all()
+
+
+def jobs() -> list[Any]:
+    return [
+        dg.define_asset_job(
+            "daily_pipeline",
+            selection=everything,
+            executor_def=dg.in_process_executor,
+            description="Everything: CDC, the API, every dbt model and test.",
+        ),
+        dg.define_asset_job(
+            "hourly_incremental",
+            selection=dg.AssetSelection.key_prefixes([RAW_SCHEMAS["mysql"]]).downstream(),
+            executor_def=dg.in_process_executor,
+            description="The binlog's new changes and the dbt models downstream of them.",
+        ),
+    ]
+
+
+def schedules() -> list[dg.ScheduleDefinition]:
+    zone = os.environ.get("LAKESHOP_ORCHESTRATE_TIMEZONE", "UTC")
+    return [
+        dg.ScheduleDefinition(
+            name="daily_pipeline_schedule",
+            job_name="daily_pipeline",
+            cron_schedule=os.environ.get("LAKESHOP_DAILY_CRON", "0 3 * * *"),
+            execution_timezone=zone,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+        ),
+        dg.ScheduleDefinition(
+            name="hourly_incremental_schedule",
+            job_name="hourly_incremental",
+            cron_schedule=os.environ.get("LAKESHOP_HOURLY_CRON", "15 * * * *"),
+            execution_timezone=zone,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+        ),
+    ]
+
+
+def build_definitions() -> dg.Definitions:
+    os.environ.update(dbt_env())  # the profile, the DuckDB file, the PII salt for dbt's runs
+    path = manifest_path()
+    manifest = json.loads(path.read_text())
+    return dg.Definitions(
+        assets=[build_cdc_asset(manifest), build_api_asset(manifest), build_dbt_asset(path)],
+        jobs=jobs(),
+        schedules=schedules(),
+        sensors=[alert_on_run_failure],
+        resources={
+            "dbt": DbtCliResource(
+                project_dir=str(project_dir()),
+                profiles_dir=str(project_dir()),
+                target=dbt_target(),
+                dbt_executable=dbt_executable(),
+            )
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,222 @@
+"""The pipeline on Dagster, against the real servers: a shop seeded into MariaDB and captured
+from its binary log, its API served over HTTP, DuckDB, the dbt project.
+
+- `lakeshop orchestrate` serves the UI and the daemon: a schedule tick starts a run of the
+  whole graph, raw to gold, that succeeds with dbt's tests as asset checks; headless
+  Chromium finds the asset graph (raw, bronze, silver, gold) and the run; `stop` ends both
+  processes by PID;
+- an error-severity test that fails stops the assets downstream of it, is not retried, and
+  sends an alert to a local webhook receiver.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from ingestion import config
+from lakeshop.dbt_runner import project_dir, venv_executable
+from pytests.cdc_support import cdc_url, env
+from pytests.conftest import END_DATE, WebhookReceiver, make_home
+from sandbox.services import MariaDB, free_port
+from sandbox.shop.generator import ShopConfig, generate
+from sandbox.shop.seed import seed as seed_shop
+from sandbox.shop.target import MySQLTarget
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
+
+ORDERS = 1_200
+SEED = 23
+CHROMIUM = os.environ.get("LAKESHOP_CHROMIUM") or shutil.which("chromium")
+ARTIFACTS = Path(os.environ.get("LAKESHOP_ARTIFACTS", project_dir() / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def pipeline(mariadb: MariaDB) -> Iterator[dict[str, str]]:
+    """A seeded shop, its API served, and the environment the Dagster definitions read."""
+    home = make_home("lakeshop-dagster-")
+    target = MySQLTarget(
+        "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
+    )
+    seed_shop(target, generate(ShopConfig(orders=ORDERS, seed=SEED, end_date=END_DATE)), reset=True)
+    with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=SEED))) as api:
+        values = {
+            "LAKESHOP_HOME": str(home),
+            "LAKESHOP_DUCKDB_PATH": str(home / "warehouse.duckdb"),
+            "LAKESHOP_WAREHOUSE": "duckdb",
+            "LAKESHOP_CDC_URL": cdc_url(mariadb, config.SHOP_DATABASE),
+            "LAKESHOP_API_URL": api.url,
+            "LAKESHOP_ORCHESTRATE_RETRY_DELAY": "1",
+        }
+        with env(**values):
+            yield values
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def _definitions() -> Any:
+    from lakeshop.orchestration import definitions
+
+    return definitions.defs
+
+
+def _keys(events: list[Any]) -> set[str]:
+    return {e.asset_key.to_user_string() for e in events}
+
+
+def _lakeshop(*args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [venv_executable("lakeshop"), *args], cwd=project_dir(),
+        env={**os.environ, **(extra or {})}, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+
+
+def test_a_schedule_tick_runs_the_pipeline_raw_to_gold_and_the_ui_shows_it(
+    pipeline: dict[str, str],
+) -> None:
+    """`lakeshop orchestrate` starts the UI and the daemon; the daily schedule, set to tick
+    every minute, starts a run of the whole graph that succeeds with every dbt test as an
+    asset check; headless Chromium finds the asset graph and the run; `stop` ends both."""
+    import dagster as dg
+    from playwright.sync_api import sync_playwright
+
+    defs = _definitions()
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert {"raw", "bronze", "silver", "gold", "seeds"} <= groups
+    # the raw assets carry the keys of dbt's sources: one graph from the binlog to gold
+    upstream = {
+        k.to_user_string()
+        for k in graph.get_ancestor_asset_keys(dg.AssetKey(["gold", "fct_orders"]))
+    }
+    assert {"raw_mysql/orders", "raw_mysql/order_items", "bronze/stg_mysql__orders"} <= upstream
+
+    port = free_port()
+    extra = {
+        "LAKESHOP_DAGSTER_PORT": str(port),
+        "LAKESHOP_DAILY_CRON": "* * * * *",  # a tick every minute
+        "LAKESHOP_HOURLY_CRON": "0 0 1 1 *",
+    }
+    started = _lakeshop("orchestrate", "start", extra=extra)
+    assert started.returncode == 0, started.stdout + started.stderr
+    dagster_home = Path(pipeline["LAKESHOP_HOME"]) / "dagster"
+    try:
+        instance = dg.DagsterInstance.from_config(str(dagster_home))
+        deadline = time.monotonic() + 420
+        runs: list[Any] = []
+        while time.monotonic() < deadline:
+            runs = instance.get_runs(filters=dg.RunsFilter(job_name="daily_pipeline"))
+            if any(r.status == dg.DagsterRunStatus.SUCCESS for r in runs):
+                break
+            if any(r.status == dg.DagsterRunStatus.FAILURE for r in runs):
+                break
+            time.sleep(3)
+        statuses = [r.status for r in runs]
+        assert dg.DagsterRunStatus.SUCCESS in statuses, (
+            statuses, (dagster_home / "dagster-daemon.log").read_text()[-3000:]
+        )  # fmt: skip
+        success = next(r for r in runs if r.status == dg.DagsterRunStatus.SUCCESS)
+        assert success.tags.get("dagster/schedule_name") == "daily_pipeline_schedule"
+        events = [e.dagster_event for e in instance.all_logs(success.run_id) if e.dagster_event]
+        materialized = {
+            e.asset_key.to_user_string()
+            for e in events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key
+        }
+        assert {
+            "raw_mysql/orders", "raw_ecommerce_api/products", "raw_ecommerce_api/products__reviews",
+            "bronze/stg_mysql__orders", "silver/orders", "gold/fct_orders", "gold/dim_customers",
+            "gold/fct_abandoned_carts", "seeds/order_statuses",
+        } <= materialized  # fmt: skip
+        checks = [
+            e.event_specific_data for e in events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        ]
+        assert len(checks) > 250
+        assert not [c for c in checks if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR]
+        with duckdb.connect(pipeline["LAKESHOP_DUCKDB_PATH"], read_only=True) as con:
+            assert con.execute("select count(*) from gold.fct_orders").fetchone()[0] > ORDERS // 2
+
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        url = f"http://127.0.0.1:{port}"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                      "--disable-component-update", "--no-first-run"],
+            )  # fmt: skip
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{url}/asset-groups", wait_until="domcontentloaded")
+            page.wait_for_selector("text=gold", timeout=60_000)
+            skip = page.locator("button:has-text('Skip')")  # Dagster's newsletter prompt
+            if skip.count():
+                skip.first.click()
+            body = page.inner_text("body")
+            for group in ("raw", "bronze", "silver", "gold"):
+                assert group in body, body[:2000]
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dagster_asset_graph.png"))
+            page.goto(f"{url}/assets/gold/fct_orders", wait_until="domcontentloaded")
+            page.wait_for_selector("text=fct_orders", timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(ARTIFACTS / "dagster_fct_orders.png"))
+            page.goto(f"{url}/runs/{success.run_id}", wait_until="domcontentloaded")
+            page.wait_for_selector("text=Success", timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "dagster_run.png"))
+            browser.close()
+    finally:
+        stopped = _lakeshop("orchestrate", "stop", extra=extra)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "dagster-webserver: stopped" in stopped.stdout
+    assert "dagster-daemon: stopped" in stopped.stdout
+    status = _lakeshop("orchestrate", "status", extra=extra)
+    assert "running" not in status.stdout.replace("state", "")
+
+
+def test_a_failing_error_test_stops_downstream_is_not_retried_and_alerts(
+    pipeline: dict[str, str], webhook: str
+) -> None:
+    """A payment change log row without its key (a broken load) fails the error-severity
+    not_null test of stg_mysql__payments: silver and gold payments are not built, the run
+    fails after one attempt, the webhook gets the run report."""
+    import dagster as dg
+
+    defs = _definitions()
+    duck = pipeline["LAKESHOP_DUCKDB_PATH"]
+    with duckdb.connect(duck) as con:
+        con.execute(
+            "insert into raw_mysql.payments select * replace (null as payment_id,"
+            " cast('9999999999999999999' as varchar) as _cdc_seq)"
+            " from raw_mysql.payments limit 1"
+        )
+    try:
+        with env(LAKESHOP_ALERT_WEBHOOK_URL=webhook):
+            result = defs.resolve_job_def("hourly_incremental").execute_in_process(
+                instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+            )
+    finally:
+        with duckdb.connect(duck) as con:
+            con.execute("delete from raw_mysql.payments where payment_id is null")
+    assert not result.success
+    failed = [
+        c for c in result.get_asset_check_evaluations()
+        if not c.passed and c.severity == dg.AssetCheckSeverity.ERROR
+    ]  # fmt: skip
+    assert [c.asset_key.to_user_string() for c in failed] == ["bronze/stg_mysql__payments"]
+    assert "not_null" in failed[0].check_name
+    materialized = _keys(result.get_asset_materialization_events())
+    assert "raw_mysql/payments" in materialized and "bronze/stg_mysql__payments" in materialized
+    assert not {"silver/payments", "gold/fct_orders"} & materialized
+    # deterministic: one attempt, no retry
+    restarts = [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+    assert not restarts
+    assert WebhookReceiver.received, "no alert reached the webhook"
+    text = str(WebhookReceiver.received[-1])
+    assert "stg_mysql__payments" in text
