@@ -1,4 +1,4 @@
-{#- The semantic layer's time spine: one row per day from 2015-01-01 for 10,000 days
+{#- One row per calendar day (the semantic layer's time spine) from 2015-01-01 for 10,000 days
     (to 2042-05-18). MetricFlow joins it for cumulative and offset metrics and to fill
     days without orders. -#}
 with
