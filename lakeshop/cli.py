@@ -646,7 +646,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=20_000, help="orders to seed (default 20000)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument(
-        "--keep-running", action="store_true", help="leave the services running afterwards"
+        "--keep-running",
+        action="store_true",
+        help="leave the services running afterwards and start the orchestrator (Dagster UI)",
     )
     p.set_defaults(func=cmd_demo)
 

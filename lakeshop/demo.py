@@ -26,6 +26,20 @@ def _step(title: str) -> float:
     return time.monotonic()
 
 
+def _orchestrator() -> list[tuple[str, str]]:
+    """With --keep-running: the Dagster UI and daemon over the same state, and where they are."""
+    from lakeshop.orchestration.service import services as orchestration
+
+    _step("starting the orchestrator (Dagster UI and daemon)")
+    webserver, *rest = orchestration()
+    for s in (webserver, *rest):
+        s.start()
+    return [
+        ("orchestrator", f"{webserver.address()} (stop it: lakeshop orchestrate stop)"),
+        ("", "its API asset reads the API: lakeshop api serve --background --source mysql"),
+    ]
+
+
 def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = False) -> int:
     started = time.monotonic()
     timings: list[tuple[str, str]] = []
@@ -123,6 +137,7 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
         ("docs, one file", site.static_index),
         ("run report", home / "reports" / "latest.md"),
         ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),
+        *(_orchestrator() if keep_running else []),
         ("", ""),
         *timings,
         ("total", duration(time.monotonic() - started)),
