@@ -7,7 +7,7 @@ SQL_DIRS := models macros tests analyses
 # apt-get as root, else through sudo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean bench-seed bench-cdc bench-api bench-dbt
+.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean bench-seed bench-cdc bench-api bench-dbt bench-freshness
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ bench-api: venv
 
 bench-dbt: venv
 	$(BIN)/python bench/dbt_scale.py
+
+bench-freshness: venv
+	$(BIN)/python bench/freshness.py
 
 clean:
 	rm -rf .lakeshop target logs .pytest_cache .mypy_cache .ruff_cache

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,34 @@ def warehouse() -> Any:
     raise SystemExit(
         f"LAKESHOP_WAREHOUSE={kind!r} is not supported; use duckdb, postgres or redshift"
     )
+
+
+def duckdb_path() -> Path:
+    """The embedded warehouse file: $LAKESHOP_DUCKDB_PATH or $LAKESHOP_HOME/warehouse.duckdb."""
+    return Path(os.environ.get("LAKESHOP_DUCKDB_PATH") or config.home() / "warehouse.duckdb")
+
+
+@contextlib.contextmanager
+def warehouse_lock(path: Path | None = None) -> Iterator[None]:
+    """Hold the embedded warehouse for one writer (or one reader) at a time.
+
+    DuckDB lets one process hold a file read-write and then refuses every other process,
+    even read-only ("Could not set lock on file"). Every lakeshop process that opens the file
+    while others may (the continuous follower, scheduled runs, `lakeshop build`) takes this
+    advisory lock first and keeps it only while it uses the file, so they wait for each other
+    instead of failing. A no-op for PostgreSQL, which takes concurrent writers.
+    """
+    if path is None and os.environ.get("LAKESHOP_WAREHOUSE", "duckdb") != "duckdb":
+        yield
+        return
+    target = path or duckdb_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def staging_for(destination: Any) -> Any:

@@ -6,11 +6,13 @@ nothing new, does not start dbt at all.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
+from ingestion.destinations import duckdb_path, warehouse_lock
 from lakeshop import changed
 from lakeshop.alerts import AlertError, send_alerts, should_alert
-from lakeshop.dbt_runner import run_dbt, target_dir
+from lakeshop.dbt_runner import capture_dbt, dbt_target, run_dbt, target_dir
 from lakeshop.report import build_report, render_terminal, save_report
 
 
@@ -21,19 +23,41 @@ def run_build(
     sns_topic_arn: str | None = None,
     alert_on: str = "problems",
     changed_only: bool = False,
+    quiet: bool = False,
 ) -> int:
     """dbt build, the report, the alerts. Exit code: dbt's when it failed, 1 when an
-    error-severity test failed, 3 when the build passed but an alert could not be sent."""
+    error-severity test failed, 3 when the build passed but an alert could not be sent.
+
+    On the embedded DuckDB file the whole build holds the warehouse lock
+    (ingestion.destinations.warehouse_lock): a follower landing changes waits for it, and it
+    waits for the follower, instead of either failing on DuckDB's file lock."""
+    embedded = changed.target_type(target or dbt_target()) == "duckdb"
+    with warehouse_lock(duckdb_path()) if embedded else contextlib.nullcontext():
+        return _run_build(
+            dbt_args, target, webhook_url, sns_topic_arn, alert_on, changed_only, quiet
+        )
+
+
+def _run_build(
+    dbt_args: list[str],
+    target: str | None,
+    webhook_url: str | None,
+    sns_topic_arn: str | None,
+    alert_on: str,
+    changed_only: bool,
+    quiet: bool,
+) -> int:
     # the raw tables as this build finds them, before dbt starts (lakeshop/changed.py)
     whole = changed.covers_everything(dbt_args)
     seen = changed.look(target) if whole or changed_only else None
     extra_env = None
     if changed_only:
         plan = changed.plan(dbt_args, seen, target)
-        for reason in plan.reasons:
+        for reason in plan.reasons if not quiet else []:
             print(f"changed-only  {reason}")
         if plan.nothing:
-            print("lakeshop build: nothing to build; the warehouse is up to date")
+            if not quiet:
+                print("lakeshop build: nothing to build; the warehouse is up to date")
             return 0
         if plan.select is not None:
             dbt_args = [*dbt_args, "--select", *plan.select, "--state", str(plan.state_dir)]
@@ -41,7 +65,17 @@ def run_build(
             extra_env = {"DBT_INDIRECT_SELECTION": "eager"}
     # a build that stops before running anything writes no results: never report the last ones
     (target_dir() / "run_results.json").unlink(missing_ok=True)
-    code = run_dbt(["build", *dbt_args], extra_env=extra_env, target=target)
+    if quiet:
+        done = capture_dbt(["build", *dbt_args], target=target, extra_env=extra_env)
+        code = done.returncode
+    else:
+        code = run_dbt(["build", *dbt_args], extra_env=extra_env, target=target)
+    if quiet and code == 0:
+        if seen is not None:
+            changed.record_success(seen)
+        return 0
+    if quiet:
+        print(done.stdout[-4000:], file=sys.stderr)
     report = build_report(code, target)
     path = save_report(report)
     print()

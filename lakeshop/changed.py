@@ -38,7 +38,7 @@ from typing import Any
 import yaml
 
 from ingestion import config
-from lakeshop.dbt_runner import dbt_target, project_dir, target_dir
+from lakeshop.dbt_runner import dbt_target, ensure_profiles, project_dir, target_dir
 
 # what a build reads besides the warehouse: a change to any of these is a change of code
 PROJECT_PARTS = ("models", "macros", "seeds", "tests", "analyses", "snapshots")
@@ -173,7 +173,7 @@ def _tolerance_hours(project: Path) -> float:
 
 def target_type(target: str) -> str | None:
     """The adapter type of a profile target, read from profiles.yml (None: unknown)."""
-    profiles = yaml.safe_load((project_dir() / "profiles.yml").read_text())
+    profiles = yaml.safe_load((ensure_profiles(project_dir()) / "profiles.yml").read_text())
     outputs = next(iter(profiles.values())).get("outputs", {})
     kind = outputs.get(target, {}).get("type")
     return str(kind) if kind else None

@@ -71,6 +71,21 @@ def cmd_services(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_follow(args: argparse.Namespace) -> int:
+    from lakeshop.follow import follow
+
+    stats = follow(args.mysql_url, idle_seconds=args.idle_seconds, quiet=not args.verbose)
+    summary(
+        "lakeshop follow stopped",
+        [
+            ("cycles", stats.cycles),
+            ("change rows landed", f"{stats.change_rows:,}"),
+            ("builds", f"{stats.builds} ({stats.failed_builds} failed)"),
+        ],
+    )
+    return 0
+
+
 def cmd_orchestrate(args: argparse.Namespace) -> int:
     from lakeshop.orchestration.service import dagster_home, services
 
@@ -367,6 +382,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", nargs="+", choices=["mariadb", "postgres", "s3"], help="just these services"
     )
     p.set_defaults(func=cmd_services)
+
+    p = sub.add_parser(
+        "follow",
+        help="continuous CDC into the warehouse, with the models kept built",
+        description=(
+            "Follow the binlog: land each batch of changes, then build the nodes with new "
+            "input (lakeshop build --changed-only), and again, until Ctrl-C or SIGTERM. "
+            "Every step holds the embedded warehouse's lock only while it uses the file, so "
+            "scheduled runs (lakeshop orchestrate) and lakeshop build take turns with it."
+        ),
+    )
+    p.add_argument("--mysql-url", help="the server to capture (default: $LAKESHOP_CDC_URL)")
+    p.add_argument(
+        "--idle-seconds", type=float, default=1.0,
+        help="wait this long when nothing is new (default 1)",
+    )  # fmt: skip
+    p.add_argument("--verbose", action="store_true", help="print every cycle and dbt's output")
+    p.set_defaults(func=cmd_follow)
 
     p = sub.add_parser(
         "orchestrate",

@@ -90,9 +90,11 @@ def run_dbt(
     return _dbt(args, extra_env, target, capture=False).returncode
 
 
-def capture_dbt(args: list[str], target: str | None = None) -> subprocess.CompletedProcess[str]:
+def capture_dbt(
+    args: list[str], target: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """dbt in the project with its output captured, for a caller that reads or reports it."""
-    return _dbt(args, None, target, capture=True)
+    return _dbt(args, extra_env, target, capture=True)
 
 
 def dbt_target() -> str:

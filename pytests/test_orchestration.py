@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -220,3 +221,86 @@ def test_a_failing_error_test_stops_downstream_is_not_retried_and_alerts(
     assert WebhookReceiver.received, "no alert reached the webhook"
     text = str(WebhookReceiver.received[-1])
     assert "stg_mysql__payments" in text
+
+
+def test_continuous_cdc_and_a_scheduled_build_take_turns_without_lock_errors(
+    pipeline: dict[str, str], mariadb: MariaDB
+) -> None:
+    """`lakeshop follow` lands each commit and builds it into gold while a scheduled
+    `lakeshop build` runs beside it and a reader polls gold: every order arrives, no process
+    meets DuckDB's file lock, and SIGTERM stops the follower cleanly."""
+    import pymysql
+
+    from ingestion.destinations import warehouse_lock
+
+    duck = Path(pipeline["LAKESHOP_DUCKDB_PATH"])
+    home = Path(pipeline["LAKESHOP_HOME"])
+    log = (home / "follow.log").open("w")
+    follower = subprocess.Popen(
+        [venv_executable("lakeshop"), "follow", "--idle-seconds", "0.5", "--verbose"],
+        cwd=project_dir(), stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+    )  # fmt: skip
+    conn = pymysql.connect(
+        host="127.0.0.1", port=mariadb.port, user="root", password="",
+        database=config.SHOP_DATABASE, unix_socket=str(mariadb.socket),
+    )  # fmt: skip
+    committed: list[int] = []
+    scheduled: subprocess.Popen[bytes] | None = None
+    scheduled_log = (home / "scheduled_build.log").open("w")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("select customer_id from customers order by customer_id limit 8")
+            customers = [r[0] for r in cur.fetchall()]
+            cur.execute("select product_id, price from products order by product_id limit 1")
+            product_id, price = cur.fetchone()
+        for n, customer in enumerate(customers):
+            with conn.cursor() as cur:
+                cur.execute(
+                    "insert into orders (customer_id, status, currency, total_amount, placed_at)"
+                    " values (%s, 'pending', 'USD', %s, utc_timestamp(6))",
+                    (customer, float(price) * (n + 1)),
+                )
+                committed.append(int(cur.lastrowid))
+                cur.execute(
+                    "insert into order_items (order_id, product_id, quantity, unit_price)"
+                    " values (%s, %s, %s, %s)",
+                    (committed[-1], product_id, n + 1, price),
+                )
+            conn.commit()
+            if n == 2:  # a scheduled build starts while the follower works
+                # (its output to a file: a full pipe would stall it while it holds the lock)
+                scheduled = subprocess.Popen(
+                    [venv_executable("lakeshop"), "build", "--changed-only", "--alert-on", "never"],
+                    cwd=project_dir(), stdout=scheduled_log, stderr=subprocess.STDOUT,
+                    env=dict(os.environ),
+                )  # fmt: skip
+            time.sleep(1)
+        seen: set[int] = set()
+        deadline = time.monotonic() + 300
+        while len(seen) < len(committed) and time.monotonic() < deadline:
+            with warehouse_lock(duck), duckdb.connect(str(duck), read_only=True) as con:
+                ids = ",".join(map(str, committed))
+                rows = con.execute(
+                    f"select order_id from gold.fct_orders where order_id in ({ids})"
+                )
+                seen = {int(r[0]) for r in rows.fetchall()}
+            time.sleep(1)
+        assert seen == set(committed), (sorted(seen), committed)
+        assert scheduled is not None
+        assert scheduled.wait(timeout=300) == 0
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        try:
+            follower.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            follower.kill()
+        if scheduled is not None and scheduled.poll() is None:
+            scheduled.kill()
+        log.close()
+        scheduled_log.close()
+        conn.close()
+    scheduled_out = (home / "scheduled_build.log").read_text(errors="replace")
+    text = (home / "follow.log").read_text(errors="replace")
+    assert follower.returncode == 0, text[-3000:]
+    assert "built in" in text and "lakeshop follow stopped" in text, text[-3000:]
+    assert "Could not set lock" not in text + scheduled_out

@@ -20,6 +20,7 @@ and stops everything downstream. Failures are sent to the webhook / SNS topic of
 build`'s alerts.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -34,6 +35,7 @@ from dagster_dlt import DagsterDltTranslator, build_dlt_asset_specs
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion import config, destinations
+from ingestion.destinations import duckdb_path, warehouse_lock
 from ingestion.ecommerce_api import ecommerce_api
 from ingestion.ecommerce_api.settings import RESOURCES
 from lakeshop import changed
@@ -147,7 +149,8 @@ def _transient(exc: BaseException) -> bool:
 
 def _ingest(what: str, run: Any) -> Any:
     try:
-        return run()
+        with warehouse_lock():  # the continuous follower and `lakeshop build` wait meanwhile
+            return run()
     except Exception as exc:
         if _transient(exc):
             raise  # the RetryPolicy tries again
@@ -228,9 +231,11 @@ def build_dbt_asset(manifest: Path) -> dg.AssetsDefinition:
         manifest=manifest, dagster_dbt_translator=LakeshopDbtTranslator(), name="lakeshop_dbt"
     )
     def lakeshop_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-        yield from invocation.stream()
-        _report_and_alert(context, invocation.target_path, invocation.process.returncode)
+        embedded = changed.target_type(dbt_target()) == "duckdb"
+        with warehouse_lock(duckdb_path()) if embedded else contextlib.nullcontext():
+            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            yield from invocation.stream()
+            _report_and_alert(context, invocation.target_path, invocation.process.returncode)
         if not invocation.is_successful():
             # deterministic: a failed error-severity test or a model error is not retried
             raise dg.Failure(
