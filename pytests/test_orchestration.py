@@ -11,6 +11,7 @@ from its binary log, its API served over HTTP, DuckDB, the dbt project.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import signal
@@ -84,7 +85,7 @@ def test_a_schedule_tick_runs_the_pipeline_raw_to_gold_and_the_ui_shows_it(
     pipeline: dict[str, str],
 ) -> None:
     """`lakeshop orchestrate` starts the UI and the daemon; the daily schedule, set to tick
-    every minute, starts a run of the whole graph that succeeds with every dbt test as an
+    a minute from now, starts a run of the whole graph that succeeds with every dbt test as an
     asset check; headless Chromium finds the asset graph and the run; `stop` ends both."""
     import dagster as dg
     from playwright.sync_api import sync_playwright
@@ -101,9 +102,11 @@ def test_a_schedule_tick_runs_the_pipeline_raw_to_gold_and_the_ui_shows_it(
     assert {"raw_mysql/orders", "raw_mysql/order_items", "bronze/stg_mysql__orders"} <= upstream
 
     port = free_port()
+    # the daily schedule set to tick once, at a whole minute 40 to 100 s from now
+    tick = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)).replace(second=0)
     extra = {
         "LAKESHOP_DAGSTER_PORT": str(port),
-        "LAKESHOP_DAILY_CRON": "* * * * *",  # a tick every minute
+        "LAKESHOP_DAILY_CRON": f"{tick.minute} {tick.hour} * * *",
         "LAKESHOP_HOURLY_CRON": "0 0 1 1 *",
     }
     started = _lakeshop("orchestrate", "start", extra=extra)

@@ -4,7 +4,9 @@ nothing external, started detached and stopped by PID like the other private ser
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 import urllib.request
@@ -86,6 +88,50 @@ class _Dagster(Service):
     def spawn_recorded(self, argv: list[str]) -> None:
         process = self.spawn(argv, env=self.env())
         self.pid_file.write_text(str(process.pid))
+
+    def stop(self) -> bool:
+        """Stop the process by PID, and every process it started: the code server and the
+        run workers it launched, which would otherwise go on running (and holding the
+        warehouse) after the daemon is gone."""
+        pid = self.pid()
+        if pid is None:
+            return super().stop()
+        children = descendants(pid)
+        stopped = super().stop()
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(process_alive(c) for c in children):
+            time.sleep(0.1)
+        for child in children:
+            if process_alive(child):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)
+        return stopped
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below pid (children, their children, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the second field (the command) is in parentheses and may hold spaces
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        kids = [p for p, parent in parents.items() if parent == current]
+        found += kids
+        frontier += kids
+    return found
 
 
 class DagsterWebserver(_Dagster):
