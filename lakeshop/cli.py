@@ -6,6 +6,8 @@ import argparse
 import datetime as dt
 import re
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from ingestion import config
 from ingestion.progress import duration, human, summary
@@ -47,28 +49,35 @@ def fraction(text: str) -> float:
 
 
 # -- services ------------------------------------------------------------------
-def cmd_services(args: argparse.Namespace) -> int:
-    from sandbox.services import all_services
-
-    services = [s for s in all_services() if not args.only or s.name in args.only]
-    if args.action == "start":
+def _lifecycle(action: str, services: Sequence[Any], title: str, head: str) -> int:
+    """start, stop (in reverse order) or list a set of private processes, stopped by PID."""
+    if action == "start":
         for s in services:
             print(f"starting {s.name} ...", flush=True)
             s.start()
-    elif args.action == "stop":
+    elif action == "stop":
         for s in reversed(services):
             was = s.stop()
             print(f"{s.name}: {'stopped' if was else 'was not running'}")
         return 0
-    rows: list[tuple[object, ...]] = [("service", "state", "pid", "address")]
+    rows: list[tuple[object, ...]] = [(head, "state", "pid", "address")]
     for s in services:
         st = s.status()
         state = "running" if st.running else "stopped"
         rows.append(
             (st.name, state + (f" ({st.note})" if st.note else ""), st.pid or "-", st.address)
         )
-    summary(f"lakeshop services (state in {config.home()})", rows)
+    summary(title, rows)
     return 0
+
+
+def cmd_services(args: argparse.Namespace) -> int:
+    from sandbox.services import all_services
+
+    services = [s for s in all_services() if not args.only or s.name in args.only]
+    return _lifecycle(
+        args.action, services, f"lakeshop services (state in {config.home()})", "service"
+    )
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
@@ -89,22 +98,8 @@ def cmd_follow(args: argparse.Namespace) -> int:
 def cmd_orchestrate(args: argparse.Namespace) -> int:
     from lakeshop.orchestration.service import dagster_home, services
 
-    parts = services()
-    if args.action == "start":
-        for s in parts:
-            print(f"starting {s.name} ...", flush=True)
-            s.start()
-    elif args.action == "stop":
-        for s in reversed(parts):
-            was = s.stop()
-            print(f"{s.name}: {'stopped' if was else 'was not running'}")
-        return 0
-    rows: list[tuple[object, ...]] = [("process", "state", "pid", "address")]
-    for s in parts:
-        st = s.status()
-        rows.append((st.name, "running" if st.running else "stopped", st.pid or "-", st.address))
-    summary(f"lakeshop orchestrate (Dagster instance in {dagster_home()})", rows)
-    return 0
+    title = f"lakeshop orchestrate (Dagster instance in {dagster_home()})"
+    return _lifecycle(args.action, services(), title, "process")
 
 
 # -- shop ----------------------------------------------------------------------
