@@ -214,8 +214,16 @@ def look(target: str | None) -> Seen | None:
     if not manifest_path.exists():
         return None
     manifest = json.loads(manifest_path.read_text())
+    kind = str(target_type(name))
+    if (
+        kind == "duckdb"
+        and not Path(
+            os.environ.get("LAKESHOP_DUCKDB_PATH") or config.home() / "warehouse.duckdb"
+        ).exists()
+    ):
+        return None  # no warehouse yet: a first build builds everything
     try:
-        wh = Warehouse(str(target_type(name)))
+        wh = Warehouse(kind)
     except Exception as exc:  # a held DuckDB file, an unreachable server: dbt will say more
         print(f"changed-only  cannot read the warehouse ({str(exc).splitlines()[0]})")
         return None
