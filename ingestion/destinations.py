@@ -53,9 +53,9 @@ def warehouse() -> Any:
     or redshift ($LAKESHOP_REDSHIFT_URL, staged through the S3 lake; untested here: no Redshift)."""
     kind = os.environ.get("LAKESHOP_WAREHOUSE", "duckdb")
     if kind == "duckdb":
-        path = os.environ.get("LAKESHOP_DUCKDB_PATH") or str(config.home() / "warehouse.duckdb")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return duckdb_destination(credentials=path)
+        path = duckdb_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb_destination(credentials=str(path))
     if kind == "postgres":
         url = os.environ.get("LAKESHOP_PG_URL") or (
             f"postgresql://{config.WAREHOUSE_USER}:{config.WAREHOUSE_PASSWORD}@127.0.0.1:"

@@ -38,6 +38,7 @@ from typing import Any
 import yaml
 
 from ingestion import config
+from ingestion.destinations import duckdb_path
 from lakeshop.dbt_runner import dbt_target, ensure_profiles, project_dir, target_dir
 
 # what a build reads besides the warehouse: a change to any of these is a change of code
@@ -99,7 +100,7 @@ class Warehouse:
         if target_type == "duckdb":
             import duckdb
 
-            path = os.environ.get("LAKESHOP_DUCKDB_PATH") or str(config.home() / "warehouse.duckdb")
+            path = str(duckdb_path())
             self.conn: Any = duckdb.connect(path, read_only=True)
         else:
             import psycopg2
@@ -215,12 +216,7 @@ def look(target: str | None) -> Seen | None:
         return None
     manifest = json.loads(manifest_path.read_text())
     kind = str(target_type(name))
-    if (
-        kind == "duckdb"
-        and not Path(
-            os.environ.get("LAKESHOP_DUCKDB_PATH") or config.home() / "warehouse.duckdb"
-        ).exists()
-    ):
+    if kind == "duckdb" and not duckdb_path().exists():
         return None  # no warehouse yet: a first build builds everything
     try:
         wh = Warehouse(kind)
