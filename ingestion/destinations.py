@@ -31,21 +31,48 @@ def lake_url() -> str:
     return os.environ.get("LAKESHOP_LAKE_URL") or (config.home() / "lake").as_uri()
 
 
+def lake_credentials(url: str) -> dict[str, Any] | None:
+    """The credentials dlt's filesystem needs for a lake URL (None for local folders and for
+    az://, which dlt reads from its own configuration)."""
+    if not url.startswith("s3://"):
+        return None
+    credentials = {
+        "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "lakeshop"),
+        "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "lakeshop-secret"),
+        "region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
+    endpoint = os.environ.get("LAKESHOP_S3_ENDPOINT")
+    if endpoint:
+        credentials["endpoint_url"] = endpoint
+    return credentials
+
+
+def lake_filesystem(url: str) -> tuple[Any, str]:
+    """An fsspec filesystem and the path inside it for a lake URL (a local folder, file://,
+    s3:// with the lake's credentials and endpoint, az:// through adlfs's own settings)."""
+    import fsspec
+
+    if "://" not in url or url.startswith("file://"):
+        return fsspec.filesystem("file"), url.removeprefix("file://")
+    protocol, path = url.split("://", 1)
+    credentials = lake_credentials(url)
+    if credentials is None:
+        return fsspec.filesystem(protocol), path
+    options: dict[str, Any] = {
+        "key": credentials["aws_access_key_id"],
+        "secret": credentials["aws_secret_access_key"],
+        "client_kwargs": {"region_name": credentials["region_name"]},
+    }
+    if "endpoint_url" in credentials:
+        options["client_kwargs"]["endpoint_url"] = credentials["endpoint_url"]
+    return fsspec.filesystem(protocol, **options), path
+
+
 def lake(layout: str) -> Any:
     url = lake_url()
-    credentials: dict[str, Any] | None = None
-    if url.startswith("s3://"):
-        credentials = {
-            "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "lakeshop"),
-            "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "lakeshop-secret"),
-            "region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        }
-        endpoint = os.environ.get("LAKESHOP_S3_ENDPOINT")
-        if endpoint:
-            credentials["endpoint_url"] = endpoint
-    elif url.startswith("file://"):
+    if url.startswith("file://"):
         Path(url[len("file://") :]).mkdir(parents=True, exist_ok=True)
-    return filesystem(bucket_url=url, credentials=credentials, layout=layout)
+    return filesystem(bucket_url=url, credentials=lake_credentials(url), layout=layout)
 
 
 def warehouse() -> Any:

@@ -302,6 +302,81 @@ def cmd_ingest_api(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- event files ---------------------------------------------------------------
+def _landing(url: str | None) -> str:
+    from ingestion.event_files import landing_url
+
+    return url or landing_url()
+
+
+def cmd_events_simulate(args: argparse.Namespace) -> int:
+    import pymysql
+
+    from ingestion import destinations
+    from sandbox.events.simulate import EventsConfig, orders_from_shop, simulate_events
+
+    start = (
+        dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC)
+        if args.start
+        else dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+        - dt.timedelta(hours=args.hours)
+    )
+    orders = []
+    if args.from_shop:
+        target = shop_mysql(args.mysql_url)
+        with pymysql.connect(**target.connect_kwargs()) as conn:  # type: ignore[call-overload]
+            orders = orders_from_shop(conn, start, args.hours)
+    cfg = EventsConfig(
+        seed=args.seed, start=start, hours=args.hours, devices=args.devices,
+        sessions_per_hour=args.sessions_per_hour, dirt_rate=args.dirt_rate,
+        late_files=args.late_files, gzip=args.gzip, batch=args.batch,
+    )  # fmt: skip
+    landing = _landing(args.to)
+    options = None
+    if landing.startswith("s3://"):
+        fs, _ = destinations.lake_filesystem(landing)
+        options = fs.storage_options
+    truth = simulate_events(landing, cfg, orders, storage_options=options)
+    sensors, web = truth.total("sensors"), truth.total("web")
+    rows: list[tuple[object, ...]] = [
+        ("files", f"{len(truth.files)} ({sum(1 for f in truth.files if f.duplicate_of)} "
+                  f"delivered twice, {cfg.late_files} late)"),
+        ("sensor readings", f"{sensors[0]:,} valid, {sensors[1]:,} dirty"),
+        ("website events", f"{web[0]:,} valid, {web[1]:,} dirty"),
+        ("sessions with a shop order", f"{len(truth.ordered_sessions()):,}"),
+        ("dirt", ", ".join(f"{k} {v}" for k, v in
+                           (truth.reasons("sensors") + truth.reasons("web")).most_common())),
+    ]  # fmt: skip
+    summary(f"event files written to {landing}", rows)
+    return 0
+
+
+def cmd_events_discard(args: argparse.Namespace) -> int:
+    from lakeshop.events import write_discards
+
+    result = write_discards(args.target, args.to)
+    rows: list[tuple[object, ...]] = [
+        ("files written", result.files),
+        ("stale files removed", result.removed),
+        *((f"  {reason}", n) for reason, n in sorted(result.records.items())),
+    ]
+    summary(f"rejected event records written to {result.url}", rows)
+    return 0
+
+
+def cmd_ingest_events(args: argparse.Namespace) -> int:
+    from ingestion.event_files.runner import sync_events
+
+    result = sync_events(_landing(args.source_url))
+    rows: list[tuple[object, ...]] = [
+        ("files taken", f"{result.files:,} in {duration(result.seconds)}"),
+        *((f"  {t}", f"{n:,} rows") for t, n in sorted(result.rows.items()) if t != "files"),
+    ]
+    rows += [("note", m) for m in result.messages]
+    summary(f"event files from {result.url}", rows)
+    return 0
+
+
 # -- demo, dbt -----------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from lakeshop.demo import run_demo
@@ -522,6 +597,58 @@ def build_parser() -> argparse.ArgumentParser:
         p = api_sub.add_parser(action, help=text, description=long)
         p.set_defaults(func=cmd_api)
 
+    events = sub.add_parser(
+        "events",
+        help="simulate event files, or write rejected event records back to the lake",
+        description="The shop's IoT sensor and website event files.",
+    )
+    events_sub = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = events_sub.add_parser(
+        "simulate",
+        help="write sensor and website event files to the landing prefix",
+        description=(
+            "Write one sensor file and one website file per hour window (JSON lines and CSV "
+            "in turn) under the landing prefix: readings of every device every 10 minutes, "
+            "website sessions with page and product views, add-to-cart and checkout. "
+            "Deterministic under --seed. Dirt at --dirt-rate: out-of-range readings, wrong "
+            "units, malformed lines, unknown event types, files delivered twice; --late-files "
+            "early hours arrive last with an old modification time. --from-shop adds a "
+            "session ending in each shop order placed in the window."
+        ),
+    )
+    p.add_argument("--to", help="landing prefix: a folder or s3:// (default $LAKESHOP_EVENTS_URL)")
+    p.add_argument("--hours", type=int, default=6, help="hour windows to write (default 6)")
+    p.add_argument("--start", help="first hour, ISO 8601 UTC (default: --hours before now)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--devices", type=int, default=12, help="sensor devices (default 12)")
+    p.add_argument("--sessions-per-hour", type=int, default=40)
+    p.add_argument(
+        "--dirt-rate", type=fraction, default=0.02, help="share of dirty lines (default 0.02)"
+    )
+    p.add_argument(
+        "--late-files", type=int, default=1, help="early hours delivered last (default 1)"
+    )
+    p.add_argument("--gzip", action="store_true", help="gzip the files")
+    p.add_argument("--batch", default="0", help="part of every file name (default 0)")
+    p.add_argument(
+        "--from-shop", action="store_true", help="sessions for the shop's orders in the window"
+    )
+    p.add_argument("--mysql-url", help="shop database URL (default: the private MariaDB)")
+    p.set_defaults(func=cmd_events_simulate)
+    p = events_sub.add_parser(
+        "discard",
+        help="write the rejected event records to the lake's quarantine/ prefix",
+        description=(
+            "Write every sensor reading and website event silver quarantines to "
+            "<lake>/quarantine/events/<file>.rejected.jsonl ($LAKESHOP_EVENTS_DISCARD_URL), one "
+            "JSON line per record with its line, rule and values as written; remove the files "
+            "of records no longer rejected. Run after `lakeshop build`."
+        ),
+    )
+    p.add_argument("--to", help="the discard prefix (default <lake>/quarantine/events)")
+    p.add_argument("--target", help="dbt target to read (default $LAKESHOP_DBT_TARGET or duckdb)")
+    p.set_defaults(func=cmd_events_discard)
+
     ingest = sub.add_parser(
         "ingest",
         help="run an ingestion source into the lake and the warehouse",
@@ -661,6 +788,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--to", nargs="+", choices=["lake", "warehouse"], default=["warehouse", "lake"])
     p.set_defaults(func=cmd_ingest_api)
+
+    p = ingest_sub.add_parser(
+        "events",
+        help="event files (IoT sensors, website events) from the lake's landing prefix",
+        description=(
+            "Take every new file under the landing prefix ($LAKESHOP_EVENTS_URL, default "
+            "<lake>/landing/events; a folder, s3:// or az://) with dlt's filesystem source: "
+            "sensors/... and web/..., JSON lines or CSV, gzipped or not. Each file is taken "
+            "once (the files taken are the cursor, committed with the rows), every line lands "
+            "with its file and line number, a line that does not parse keeps its text, and a "
+            "file delivered twice is flagged. Rows land in the warehouse's raw_events schema."
+        ),
+    )
+    p.add_argument(
+        "--from", dest="source_url", help="the landing prefix (default $LAKESHOP_EVENTS_URL)"
+    )
+    p.set_defaults(func=cmd_ingest_events)
 
     p = sub.add_parser(
         "demo",

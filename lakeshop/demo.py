@@ -8,10 +8,14 @@ import time
 
 from ingestion import config
 from ingestion.ecommerce_api.runner import sync_api
+from ingestion.event_files import landing_url
+from ingestion.event_files.runner import sync_events
 from ingestion.mysql_cdc.runner import sync
 from ingestion.progress import duration, summary
 from lakeshop.build import run_build
 from lakeshop.docs_site import generate_docs
+from lakeshop.events import write_discards
+from sandbox.events.simulate import EventsConfig, latest_window, orders_from_shop, simulate_events
 from sandbox.services import all_services
 from sandbox.shop.generator import ShopConfig, generate
 from sandbox.shop.seed import seed as seed_shop
@@ -37,6 +41,26 @@ def _orchestrator() -> list[tuple[str, str]]:
     return [
         ("orchestrator", f"{webserver.address()} (stop it: lakeshop orchestrate stop)"),
         ("", "its API asset reads the API: lakeshop api serve --background --source mysql"),
+    ]
+
+
+def _events(target: MySQLTarget) -> list[tuple[str, str]]:
+    """Six hours of sensor and website files in the lake's landing prefix, the website
+    sessions ending in the shop's own orders of those hours; then the event-file source."""
+    import pymysql
+
+    with pymysql.connect(**target.connect_kwargs()) as conn:  # type: ignore[call-overload]
+        start = latest_window(conn, 6)
+        orders = orders_from_shop(conn, start, 6)
+    truth = simulate_events(landing_url(), EventsConfig(start=start, hours=6), orders)
+    result = sync_events()
+    rows = sum(n for t, n in result.rows.items() if t != "files")
+    return [
+        ("events -> lake", f"{len(truth.files)} files, {len(orders)} shop orders' sessions"),
+        (
+            "events -> warehouse",
+            f"{result.files} files, {rows:,} rows in {duration(result.seconds)}",
+        ),
     ]
 
 
@@ -114,12 +138,20 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
             )
         )
 
+        t = _step("event files: IoT sensors and website sessions into the lake, then ingested")
+        timings += _events(target)
+
         t = _step("dbt build on DuckDB, with its run report")
         code = run_build([], alert_on="failures")
         if code != 0:
             print("dbt build failed; see the report above")
             return code
         timings.append(("dbt build + report", duration(time.monotonic() - t)))
+        discarded = write_discards()
+        timings.append(
+            ("rejected events -> lake", f"{sum(discarded.records.values()):,} records, "
+                                        f"{discarded.files} files under quarantine/events")
+        )  # fmt: skip
         t = _step("dbt docs generate (the site and its single-file variant)")
         site = generate_docs()
         timings.append(("dbt docs", duration(time.monotonic() - t)))
@@ -130,9 +162,11 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
     rows = [
         (
             "warehouse",
-            f"{home / 'warehouse.duckdb'} (raw_mysql, raw_ecommerce_api, bronze, silver, gold)",
+            f"{home / 'warehouse.duckdb'} (raw_mysql, raw_ecommerce_api, raw_events, bronze, "
+            "silver, gold)",
         ),
         ("lake", f"{home / 'lake'} (raw_mysql parquet, raw_ecommerce_api json.gz; dt= partitions)"),
+        ("", "landing/events: sensor and website files; quarantine/events: rejected records"),
         ("docs site", f"{site.index} (serve it: lakeshop docs)"),
         ("docs, one file", site.static_index),
         ("run report", home / "reports" / "latest.md"),

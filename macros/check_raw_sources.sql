@@ -18,7 +18,8 @@
         {%- endfor -%}
     {%- endfor -%}
     {%- set missing = [] -%}
-    {%- for node in graph.sources.values() if node.unique_id in wanted -%}
+    {#- an optional source (meta optional: true) builds empty until landed: optional_source() -#}
+    {%- for node in graph.sources.values() if node.unique_id in wanted and not node.source_meta.get('optional') -%}
         {%- set relation = adapter.get_relation(
             database=node.database, schema=node.schema, identifier=node.identifier
         ) -%}

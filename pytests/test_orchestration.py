@@ -28,7 +28,8 @@ from ingestion import config
 from lakeshop.dbt_runner import project_dir, venv_executable
 from pytests.cdc_support import cdc_url, env
 from pytests.conftest import END_DATE, WebhookReceiver, make_home
-from sandbox.services import MariaDB, free_port
+from sandbox.events.simulate import EventsConfig, simulate_events
+from sandbox.services import S3, MariaDB, free_port
 from sandbox.shop.generator import ShopConfig, generate
 from sandbox.shop.seed import seed as seed_shop
 from sandbox.shop.target import MySQLTarget
@@ -39,17 +40,20 @@ ORDERS = 1_200
 SEED = 23
 CHROMIUM = os.environ.get("LAKESHOP_CHROMIUM") or shutil.which("chromium")
 ARTIFACTS = Path(os.environ.get("LAKESHOP_ARTIFACTS", project_dir() / "artifacts"))
+RUNNING_API: dict[str, RunningApi] = {}
 
 
 @pytest.fixture(scope="module")
-def pipeline(mariadb: MariaDB) -> Iterator[dict[str, str]]:
-    """A seeded shop, its API served, and the environment the Dagster definitions read."""
+def pipeline(mariadb: MariaDB, s3: S3) -> Iterator[dict[str, str]]:
+    """A seeded shop, its API served, the lake on the S3 server, and the environment the
+    Dagster definitions read."""
     home = make_home("lakeshop-dagster-")
     target = MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
     )
     seed_shop(target, generate(ShopConfig(orders=ORDERS, seed=SEED, end_date=END_DATE)), reset=True)
     with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=SEED))) as api:
+        RUNNING_API["api"] = api
         values = {
             "LAKESHOP_HOME": str(home),
             "LAKESHOP_DUCKDB_PATH": str(home / "warehouse.duckdb"),
@@ -57,6 +61,9 @@ def pipeline(mariadb: MariaDB) -> Iterator[dict[str, str]]:
             "LAKESHOP_CDC_URL": cdc_url(mariadb, config.SHOP_DATABASE),
             "LAKESHOP_API_URL": api.url,
             "LAKESHOP_ORCHESTRATE_RETRY_DELAY": "1",
+            "LAKESHOP_LAKE_URL": f"s3://{config.LAKE_BUCKET}/dagster-{os.getpid()}",
+            "LAKESHOP_S3_ENDPOINT": s3.endpoint,
+            "LAKESHOP_LAKE_SENSOR_SECONDS": "5",
         }
         with env(**values):
             yield values
@@ -175,6 +182,26 @@ def test_a_schedule_tick_runs_the_pipeline_raw_to_gold_and_the_ui_shows_it(
             page.wait_for_selector("text=Success", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "dagster_run.png"))
             browser.close()
+
+        # the lake sensor: one new object, one run; a second object, one more
+        assert _event_runs(instance) == []
+        _drop_event_file(pipeline, hour=0)
+        first = _wait_for_event_runs(instance, 1, dagster_home)
+        _drop_event_file(pipeline, hour=1)
+        second = _wait_for_event_runs(instance, 2, dagster_home)
+        assert first[0].run_id in {r.run_id for r in second}
+        with duckdb.connect(pipeline["LAKESHOP_DUCKDB_PATH"], read_only=True) as con:
+            taken = con.execute("select count(*) from raw_events.files").fetchone()[0]
+            hours = con.execute("select count(*) from gold.agg_sensor_readings_hourly").fetchone()[
+                0
+            ]
+        assert taken == 4 and hours > 0  # two sensor and two web files, built to gold
+        success = next(r for r in second if r.run_id != first[0].run_id)
+        events = [e.dagster_event for e in instance.all_logs(success.run_id) if e.dagster_event]
+        assert {"raw_events/files", "gold/agg_sensor_readings_hourly", "lake/quarantine_events"} <= {
+            e.asset_key.to_user_string() for e in events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key
+        }  # fmt: skip
     finally:
         stopped = _lakeshop("orchestrate", "stop", extra=extra)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
@@ -182,6 +209,63 @@ def test_a_schedule_tick_runs_the_pipeline_raw_to_gold_and_the_ui_shows_it(
     assert "dagster-daemon: stopped" in stopped.stdout
     status = _lakeshop("orchestrate", "status", extra=extra)
     assert "running" not in status.stdout.replace("state", "")
+
+    # across a restart the sensor's cursor (in Dagster's storage) starts no run for old objects
+    log = dagster_home / "dagster-daemon.log"
+    before = log.stat().st_size if log.exists() else 0
+    restarted = _lakeshop("orchestrate", "start", extra=extra)
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    try:
+        deadline = time.monotonic() + 90
+        ticks = 0
+        while time.monotonic() < deadline and ticks < 3:
+            text = log.read_bytes()[before:].decode(errors="replace") if log.exists() else ""
+            ticks = text.count("Checking for new runs for sensor: lake_landing_sensor")
+            time.sleep(2)
+        assert ticks >= 3, f"the sensor did not tick after the restart: {text[-2000:]}"
+        assert len(_event_runs(dg.DagsterInstance.from_config(str(dagster_home)))) == 2
+    finally:
+        _lakeshop("orchestrate", "stop", extra=extra)
+
+
+def _event_runs(instance: Any) -> list[Any]:
+    import dagster as dg
+
+    return list(instance.get_runs(filters=dg.RunsFilter(job_name="event_files_pipeline")))
+
+
+def _drop_event_file(pipeline: dict[str, str], hour: int) -> None:
+    """One hour of sensor and website files, written to the landing prefix with PUTs."""
+    from ingestion.destinations import lake_filesystem
+
+    lake = pipeline["LAKESHOP_LAKE_URL"]
+    fs, _ = lake_filesystem(lake)
+    start = dt.datetime(2026, 10, 30, hour, tzinfo=dt.UTC)
+    simulate_events(
+        f"{lake}/landing/events", EventsConfig(seed=hour, start=start, hours=1, late_files=0,
+                                               dirt_rate=0.0, batch=f"b{hour}"),
+        storage_options=fs.storage_options,
+    )  # fmt: skip
+
+
+def _wait_for_event_runs(instance: Any, count: int, dagster_home: Path) -> list[Any]:
+    """Wait until `count` event-file runs have finished; all must have succeeded."""
+    import dagster as dg
+
+    deadline = time.monotonic() + 240
+    runs: list[Any] = []
+    while time.monotonic() < deadline:
+        runs = _event_runs(instance)
+        if len(runs) >= count and all(r.is_finished for r in runs):
+            break
+        time.sleep(2)
+    time.sleep(8)  # one more tick or two: no further run may start for the same objects
+    runs = _event_runs(instance)
+    assert len(runs) == count, ([r.status for r in runs],
+                                (dagster_home / "dagster-daemon.log").read_text()[-3000:])  # fmt: skip
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [r.status for r in runs]
+    assert all(r.tags.get("dagster/sensor_name") == "lake_landing_sensor" for r in runs)
+    return runs
 
 
 def test_a_failing_error_test_stops_downstream_is_not_retried_and_alerts(
@@ -224,6 +308,47 @@ def test_a_failing_error_test_stops_downstream_is_not_retried_and_alerts(
     assert WebhookReceiver.received, "no alert reached the webhook"
     text = str(WebhookReceiver.received[-1])
     assert "stg_mysql__payments" in text
+
+
+def test_a_transient_api_failure_is_retried_and_the_run_succeeds(
+    pipeline: dict[str, str],
+) -> None:
+    """The API's fault switches answer 503 to every attempt at one page, more often than the
+    source's own HTTP retries allow: the ingestion step fails as transient, Dagster's retry
+    policy runs it again once the burst is over, and the run succeeds."""
+    import threading
+
+    import dagster as dg
+
+    from sandbox.shop_api.server import Faults
+
+    api = RUNNING_API["api"].api
+    asset = _definitions().resolve_assets_def(dg.AssetKey(["raw_ecommerce_api", "products"]))
+    api.set_faults(Faults(burst_every=2, burst_length=6))  # 2 pages good, then 6 times 503
+    stop = threading.Event()
+
+    def heal() -> None:  # the outage ends once the burst has been served
+        while not stop.is_set():
+            if api._served >= 8:
+                api.set_faults(Faults())
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=heal, daemon=True)
+    watcher.start()
+    try:
+        result = dg.materialize([asset], instance=dg.DagsterInstance.ephemeral(),
+                                raise_on_error=False)  # fmt: skip
+    finally:
+        stop.set()
+        api.set_faults(Faults())
+    events = result.all_events
+    failures = [e for e in events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    restarts = [e for e in events if e.event_type_value == "STEP_RESTARTED"]
+    assert result.success, [e.message for e in events if e.is_failure]
+    assert len(failures) == 1 and len(restarts) == 1, [e.event_type_value for e in events]
+    assert "503" in str(failures[0].event_specific_data)
+    assert "raw_ecommerce_api/products" in _keys(result.get_asset_materialization_events())
 
 
 def test_continuous_cdc_and_a_scheduled_build_take_turns_without_lock_errors(

@@ -21,6 +21,7 @@ build`'s alerts.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import subprocess
@@ -41,7 +42,7 @@ from ingestion.ecommerce_api.settings import RESOURCES
 from lakeshop import changed
 from lakeshop.dbt_runner import dbt_env, dbt_executable, dbt_target, project_dir
 
-RAW_SCHEMAS = {"mysql": "raw_mysql", "ecommerce_api": "raw_ecommerce_api"}
+RAW_SCHEMAS = {"mysql": "raw_mysql", "ecommerce_api": "raw_ecommerce_api", "events": "raw_events"}
 # a transient failure is retried three times, waiting 10, 20, 40 s (with jitter)
 INGESTION_RETRIES = dg.RetryPolicy(
     max_retries=int(os.environ.get("LAKESHOP_ORCHESTRATE_RETRIES", "3")),
@@ -208,6 +209,59 @@ def build_api_asset(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
     return ecommerce_api_asset
 
 
+def build_events_asset(manifest: Mapping[str, Any]) -> dg.AssetsDefinition:
+    specs = [
+        dg.AssetSpec(
+            dg.AssetKey([RAW_SCHEMAS["events"], table]),
+            group_name="raw",
+            kinds={"dlt", "s3"},
+            description=f"event-file lines landed from the lake's landing prefix: `{table}`",
+        )
+        for table in raw_tables(manifest, "events")
+    ]
+
+    @dg.multi_asset(
+        name="event_files", specs=specs, retry_policy=INGESTION_RETRIES,
+        description="The new IoT sensor and website event files under the lake's landing prefix.",
+    )  # fmt: skip
+    def event_files(context: AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        from ingestion.event_files.runner import sync_events
+
+        result = _ingest("event-file ingestion", sync_events)
+        context.log.info(f"event files from {result.url}: {result.files} new")
+        for spec in context.assets_def.specs:
+            table = spec.key.path[-1]
+            yield dg.MaterializeResult(
+                asset_key=spec.key, metadata={"rows": int(result.rows.get(table, 0))}
+            )
+
+    return event_files
+
+
+DISCARD_KEY = dg.AssetKey(["lake", "quarantine_events"])
+
+
+@dg.asset(
+    key=DISCARD_KEY,
+    group_name="lake",
+    kinds={"s3"},
+    deps=[dg.AssetKey(["silver", "sensor_readings_quarantine"]),
+          dg.AssetKey(["silver", "website_events_quarantine"])],
+    description="The rejected event records, written back to the lake's quarantine/ prefix.",
+)  # fmt: skip
+def quarantine_events(context: AssetExecutionContext) -> dg.MaterializeResult:
+    from lakeshop.events import write_discards
+
+    embedded = changed.target_type(dbt_target()) == "duckdb"
+    with warehouse_lock(duckdb_path()) if embedded else contextlib.nullcontext():
+        result = write_discards(dbt_target())
+    context.log.info(f"{sum(result.records.values())} rejected records to {result.url}")
+    return dg.MaterializeResult(
+        metadata={"files": result.files, "records": sum(result.records.values()),
+                  "removed": result.removed}
+    )  # fmt: skip
+
+
 # -- the dbt project -----------------------------------------------------------------------------
 class LakeshopDbtTranslator(DagsterDbtTranslator):
     """Sources keyed by their raw table, models by layer: gold/fct_orders in group gold."""
@@ -292,6 +346,52 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
         context.log.warning(str(exc))
 
 
+# -- new files in the lake ----------------------------------------------------------------------
+EVENTS_JOB = "event_files_pipeline"
+
+
+def landing_objects() -> dict[str, str]:
+    """path -> a version stamp (ETag or modification time) of every object under the lake's
+    landing prefix for event files."""
+    from ingestion.event_files import landing_url
+
+    fs, base = destinations.lake_filesystem(landing_url())
+    if not fs.exists(base):
+        return {}
+    found: dict[str, str] = {}
+    for path, info in fs.find(base, detail=True).items():
+        name = str(path).rsplit("/", 1)[-1]
+        if info.get("type") == "directory" or name.startswith("."):
+            continue
+        stamp = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
+        found[str(path)[len(base.rstrip("/")) :].lstrip("/")] = str(stamp).strip('"')
+    return found
+
+
+@dg.sensor(
+    name="lake_landing_sensor", job_name=EVENTS_JOB, default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=int(os.environ.get("LAKESHOP_LAKE_SENSOR_SECONDS", "30")),
+    description="New objects under the lake's landing prefix start the event-file pipeline.",
+)  # fmt: skip
+def lake_landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """One run per tick that saw new objects, covering all of them. The cursor holds every
+    object seen (with its version), so an object starts exactly one run, also across a
+    restart of Dagster (the cursor is in Dagster's storage); an object written again with new
+    content starts another. The run itself takes each file exactly once (its own state)."""
+    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    now = landing_objects()
+    new = sorted(p for p, stamp in now.items() if seen.get(p) != stamp)
+    if not new:
+        return dg.SensorResult(skip_reason="no new objects under the landing prefix")
+    seen.update({p: now[p] for p in new})
+    key = hashlib.sha256("\n".join(f"{p}@{now[p]}" for p in new).encode()).hexdigest()[:16]
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=key, tags={"lakeshop/new_objects": str(len(new)),
+                                                         "lakeshop/first_object": new[0][:200]})],
+        cursor=json.dumps(seen, sort_keys=True),
+    )  # fmt: skip
+
+
 # -- jobs and schedules -------------------------------------------------------------------------
 everything = dg.AssetSelection.all()
 
@@ -309,6 +409,12 @@ def jobs() -> list[Any]:
             selection=dg.AssetSelection.key_prefixes([RAW_SCHEMAS["mysql"]]).downstream(),
             executor_def=dg.in_process_executor,
             description="The binlog's new changes and the dbt models downstream of them.",
+        ),
+        dg.define_asset_job(
+            EVENTS_JOB,
+            selection=dg.AssetSelection.key_prefixes([RAW_SCHEMAS["events"]]).downstream(),
+            executor_def=dg.in_process_executor,
+            description="New event files: ingestion, the dbt models downstream, the discard.",
         ),
     ]
 
@@ -338,10 +444,16 @@ def build_definitions() -> dg.Definitions:
     path = manifest_path()
     manifest = json.loads(path.read_text())
     return dg.Definitions(
-        assets=[build_cdc_asset(manifest), build_api_asset(manifest), build_dbt_asset(path)],
+        assets=[
+            build_cdc_asset(manifest),
+            build_api_asset(manifest),
+            build_events_asset(manifest),
+            build_dbt_asset(path),
+            quarantine_events,
+        ],
         jobs=jobs(),
         schedules=schedules(),
-        sensors=[alert_on_run_failure],
+        sensors=[alert_on_run_failure, lake_landing_sensor],
         resources={
             "dbt": DbtCliResource(
                 project_dir=str(project_dir()),

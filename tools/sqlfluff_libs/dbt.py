@@ -66,3 +66,9 @@ def concat(fields: list[Any]) -> str:
 
 def is_incremental() -> bool:
     return True
+
+
+def date_trunc(datepart: Any, date: Any) -> str:
+    if target_type() == "sqlserver":
+        return f"datetrunc({datepart}, {date})"
+    return f"date_trunc('{datepart}', {date})"
