@@ -9,8 +9,11 @@ The graph, raw to gold:
   come from the dlt source itself through dagster-dlt's translator, with the dlt child tables
   the dbt sources read added beside them. The asset runs lakeshop's own runner, not a plain
   `pipeline.run`: that runner checks a fetch is complete before anything is retired;
+- `raw_events/<table>`: the event-file source (ingestion/event_files) over the lake's landing
+  prefix, started by `lake_landing_sensor` when new objects land there;
 - `bronze/...`, `silver/...`, `gold/...`, `seeds/...`: the dbt project through dagster-dbt,
-  its data tests as asset checks. Source keys are the raw tables' keys, so the graph is one.
+  its data tests as asset checks. Source keys are the raw tables' keys, so the graph is one;
+- `lake/quarantine_events`: the rejected event records written back to the lake.
 
 DuckDB takes one writer at a time: each run executes its steps one after another (the in-process
 executor) and the instance runs one run at a time (dagster.yaml written by the service), so no
