@@ -17,6 +17,7 @@ from dlt.destinations import duckdb as duckdb_destination
 from dlt.destinations import filesystem, postgres, redshift
 
 from ingestion import config
+from ingestion.secrets import secret
 
 # Stamp every Arrow row with the load package it came in (lineage, and how a retried load job
 # is told apart from a change extracted twice).
@@ -37,8 +38,8 @@ def lake_credentials(url: str) -> dict[str, Any] | None:
     if not url.startswith("s3://"):
         return None
     credentials = {
-        "aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "lakeshop"),
-        "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "lakeshop-secret"),
+        "aws_access_key_id": secret("AWS_ACCESS_KEY_ID", "lakeshop"),
+        "aws_secret_access_key": secret("AWS_SECRET_ACCESS_KEY", "lakeshop-secret"),
         "region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
     }
     endpoint = os.environ.get("LAKESHOP_S3_ENDPOINT")
@@ -84,13 +85,13 @@ def warehouse() -> Any:
         path.parent.mkdir(parents=True, exist_ok=True)
         return duckdb_destination(credentials=str(path))
     if kind == "postgres":
-        url = os.environ.get("LAKESHOP_PG_URL") or (
+        url = secret("LAKESHOP_PG_URL") or (
             f"postgresql://{config.WAREHOUSE_USER}:{config.WAREHOUSE_PASSWORD}@127.0.0.1:"
             f"{config.postgres_port()}/{config.WAREHOUSE_DATABASE}"
         )
         return postgres(credentials=url)
     if kind == "redshift":
-        redshift_url = os.environ.get("LAKESHOP_REDSHIFT_URL")
+        redshift_url = secret("LAKESHOP_REDSHIFT_URL")
         if not redshift_url:
             raise SystemExit(
                 "LAKESHOP_WAREHOUSE=redshift needs LAKESHOP_REDSHIFT_URL="

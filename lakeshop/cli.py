@@ -377,6 +377,46 @@ def cmd_ingest_events(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- the lake ------------------------------------------------------------------
+def cmd_lake_tables(args: argparse.Namespace) -> int:
+    from lakeshop.lake import catalog
+
+    tables = catalog(args.lake_url, count_rows=True)
+    rows: list[tuple[object, ...]] = [("table", "format, files, rows, partitions, columns")]
+    for t in tables:
+        span = f"{t.partitions[0]}..{t.partitions[-1]}" if t.partitions else "-"
+        rows.append((t.qualified, f"{t.file_format}, {len(t.files)} files, {t.rows:,} rows, "
+                                  f"dt {span} ({len(t.partitions)}), {len(t.columns)} columns"))  # fmt: skip
+    summary(f"lake tables under {args.lake_url or 'the lake'}", rows)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    import csv as csv_module
+    import json as json_module
+
+    from lakeshop.lake import query
+
+    columns, rows = query(args.sql, args.lake_url)
+    if args.format == "json":
+        for row in rows:
+            print(json_module.dumps(dict(zip(columns, row, strict=True)), default=str))
+    elif args.format == "csv":
+        writer = csv_module.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        shown = [[str(v) for v in row] for row in rows[: args.limit]]
+        widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
+        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+        print("  ".join("-" * w for w in widths))
+        for r in shown:
+            print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+        more = f" (first {args.limit} shown)" if len(rows) > args.limit else ""
+        print(f"({len(rows):,} row{'s' if len(rows) != 1 else ''}{more})")
+    return 0
+
+
 # -- demo, dbt -----------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from lakeshop.demo import run_demo
@@ -596,6 +636,44 @@ def build_parser() -> argparse.ArgumentParser:
     ):  # fmt: skip
         p = api_sub.add_parser(action, help=text, description=long)
         p.set_defaults(func=cmd_api)
+
+    lake = sub.add_parser(
+        "lake",
+        help="the lake's catalog: every table of every dataset, its files and partitions",
+        description="The lake as a catalog (dlt's stored schemas), for `lakeshop query`.",
+    )
+    lake_sub = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = lake_sub.add_parser(
+        "tables",
+        help="list the lake's tables with their format, files, rows, partitions and columns",
+        description=(
+            "List every table the sources landed in the lake ($LAKESHOP_LAKE_URL: a folder or "
+            "s3://), one per dlt dataset and table, with its file format, files, rows, dt= "
+            "partitions and the columns of dlt's stored schema."
+        ),
+    )
+    p.add_argument(
+        "--lake-url", help="the lake (default $LAKESHOP_LAKE_URL or $LAKESHOP_HOME/lake)"
+    )
+    p.set_defaults(func=cmd_lake_tables)
+
+    p = sub.add_parser(
+        "query",
+        help="run SQL over the lake's files, no warehouse needed",
+        description=(
+            "Run one SQL query over the lake: every table is a view <dataset>.<table> over its "
+            "parquet or JSON files (typed from dlt's stored schema, the dt partition as a "
+            "column), in an in-memory DuckDB (httpfs for s3://). It never opens the warehouse. "
+            'Example: lakeshop query "select dt, count(*) from raw_mysql.orders group by dt"'
+        ),
+    )
+    p.add_argument("sql", help="the query (DuckDB SQL)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--limit", type=int, default=50, help="rows shown as a table (default 50)")
+    p.add_argument(
+        "--lake-url", help="the lake (default $LAKESHOP_LAKE_URL or $LAKESHOP_HOME/lake)"
+    )
+    p.set_defaults(func=cmd_query)
 
     events = sub.add_parser(
         "events",

@@ -27,6 +27,7 @@ from ingestion.ecommerce_api import (
 )
 from ingestion.ecommerce_api.http import HttpStats, PathTally, page_records
 from ingestion.progress import Progress
+from ingestion.secrets import secret
 
 DATASET = "raw_ecommerce_api"
 RAW_LAYOUT = "{table_name}/dt={YYYY}-{MM}-{DD}/{load_id}.{file_id}.{ext}"
@@ -67,8 +68,8 @@ def make_auth(base_url: str, kind: str) -> AuthBase | None:
         return None
     if kind == "login":
         user, password = (
-            os.environ.get("LAKESHOP_API_USERNAME"),
-            os.environ.get("LAKESHOP_API_PASSWORD"),
+            secret("LAKESHOP_API_USERNAME"),
+            secret("LAKESHOP_API_PASSWORD"),
         )
         if not user or not password:
             raise SystemExit("--auth login needs LAKESHOP_API_USERNAME and LAKESHOP_API_PASSWORD")
@@ -77,7 +78,7 @@ def make_auth(base_url: str, kind: str) -> AuthBase | None:
             base_url, user, password, expires_in_mins=float(minutes) if minutes else None
         )
     if kind == "api_key":
-        key = os.environ.get("LAKESHOP_API_KEY")
+        key = secret("LAKESHOP_API_KEY")
         if not key:
             raise SystemExit("--auth api_key needs LAKESHOP_API_KEY")
         return APIKeyAuth(name="X-API-Key", api_key=key, location="header")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-
 from ingestion import config
+from ingestion.secrets import secret
 
 DATASET = "raw_mysql"
 # One folder per table, one date partition per load day, immutable files per load package.
@@ -15,7 +14,8 @@ BATCH_ROWS = 100_000
 
 
 def default_mysql_url() -> str:
-    """$LAKESHOP_CDC_URL, or the private MariaDB with the least-privilege CDC user."""
-    return os.environ.get("LAKESHOP_CDC_URL") or (
+    """$LAKESHOP_CDC_URL or dlt's `sources.mysql_cdc.credentials` (secrets.toml, AWS Secrets
+    Manager: ingestion/secrets.py), else the private MariaDB with the least-privilege CDC user."""
+    return secret("LAKESHOP_CDC_URL") or (
         f"mysql://{config.CDC_USER}:{config.CDC_PASSWORD}@127.0.0.1:{config.mariadb_port()}/{config.SHOP_DATABASE}"
     )

@@ -6,7 +6,7 @@ source as (
     select * from {{ optional_source('events', 'files', {
         'file_path': dbt.type_string(), 'kind': dbt.type_string(),
         'file_format': dbt.type_string(), 'size_bytes': dbt.type_bigint(),
-        'modified_at': dbt.type_timestamp(), 'sha256': dbt.type_string(),
+        'modified_at': dbt.type_timestamp(), 'content_hash': dbt.type_string(),
         'line_count': dbt.type_bigint(), 'duplicate_of': dbt.type_string(),
         'taken_at': dbt.type_timestamp(), '_dlt_load_id': dbt.type_string()
     }) }}
@@ -23,7 +23,7 @@ renamed as (
         -- text
         cast(kind as {{ dbt.type_string() }}) as file_kind,
         cast(file_format as {{ dbt.type_string() }}) as file_format,
-        cast(sha256 as {{ dbt.type_string() }}) as content_sha256,
+        cast(content_hash as {{ dbt.type_string() }}) as content_hash,
 
         -- numerics
         cast(size_bytes as {{ dbt.type_bigint() }}) as size_bytes,
