@@ -51,10 +51,11 @@ browser:
 	  $(SUDO) apt-get install -y -qq chromium >/dev/null || { \
 	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }; }
 
-## json-server from npm, the third-party API server the API source is tested against.
+## From npm: json-server, the third-party API server the API source is tested against, and
+## Azurite 3.35.0 (the newest on Node 20), the Azure Blob server the lake copy is tested on.
 node-tools:
-	@test -x $(VENV)/node/node_modules/.bin/json-server || \
-	  npm install --no-audit --no-fund --silent --prefix $(VENV)/node json-server@0.17.4
+	@test -x $(VENV)/node/node_modules/.bin/json-server -a -x $(VENV)/node/node_modules/.bin/azurite-blob || \
+	  npm install --no-audit --no-fund --silent --prefix $(VENV)/node json-server@0.17.4 azurite@3.35.0
 
 pytest: venv
 	$(BIN)/pytest

@@ -32,9 +32,30 @@ def lake_url() -> str:
     return os.environ.get("LAKESHOP_LAKE_URL") or (config.home() / "lake").as_uri()
 
 
+def azure_account() -> dict[str, str] | None:
+    """The Azure storage account of `AZURE_STORAGE_CONNECTION_STRING` (its AccountName and
+    AccountKey), or of `AZURE_STORAGE_ACCOUNT_NAME` and `AZURE_STORAGE_ACCOUNT_KEY`."""
+    parts = dict(
+        item.split("=", 1)
+        for item in (secret("AZURE_STORAGE_CONNECTION_STRING") or "").split(";")
+        if "=" in item
+    )
+    name = parts.get("AccountName") or secret("AZURE_STORAGE_ACCOUNT_NAME")
+    key = parts.get("AccountKey") or secret("AZURE_STORAGE_ACCOUNT_KEY")
+    if not name:
+        return None
+    account = {"azure_storage_account_name": name}
+    if key:
+        account["azure_storage_account_key"] = key
+    return account
+
+
 def lake_credentials(url: str) -> dict[str, Any] | None:
-    """The credentials dlt's filesystem needs for a lake URL (None for local folders and for
-    az://, which dlt reads from its own configuration)."""
+    """The credentials dlt's filesystem needs for a lake URL (None for local folders). For
+    az:// the account; adlfs, under dlt, connects through `AZURE_STORAGE_CONNECTION_STRING`
+    first when it is set (its endpoint: Azurite's, a sovereign cloud's)."""
+    if url.startswith(("az://", "abfs://", "abfss://")):
+        return azure_account()
     if not url.startswith("s3://"):
         return None
     credentials = {
@@ -57,7 +78,7 @@ def lake_filesystem(url: str) -> tuple[Any, str]:
         return fsspec.filesystem("file"), url.removeprefix("file://")
     protocol, path = url.split("://", 1)
     credentials = lake_credentials(url)
-    if credentials is None:
+    if credentials is None or protocol != "s3":  # adlfs reads AZURE_STORAGE_* itself
         return fsspec.filesystem(protocol), path
     options: dict[str, Any] = {
         "key": credentials["aws_access_key_id"],

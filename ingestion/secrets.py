@@ -29,6 +29,9 @@ KEYS = {
     "LAKESHOP_REDSHIFT_URL": "destination.redshift.credentials",
     "AWS_ACCESS_KEY_ID": "destination.filesystem.credentials.aws_access_key_id",
     "AWS_SECRET_ACCESS_KEY": "destination.filesystem.credentials.aws_secret_access_key",
+    "AZURE_STORAGE_CONNECTION_STRING": "destination.filesystem.credentials.connection_string",
+    "AZURE_STORAGE_ACCOUNT_NAME": "destination.filesystem.credentials.azure_storage_account_name",
+    "AZURE_STORAGE_ACCOUNT_KEY": "destination.filesystem.credentials.azure_storage_account_key",
 }
 
 

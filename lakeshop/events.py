@@ -45,16 +45,22 @@ class DiscardResult:
 
 
 def rejected_records(target: str | None = None) -> dict[str, list[dict[str, Any]]]:
-    """source file -> its rejected records, in line order (from the quarantine models)."""
-    by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    """source file -> its rejected records, in line order (from the quarantine models, in one
+    query: each `dbt show` pays dbt's start-up)."""
+    common = ["file_path", "line_number", "quarantine_reason", "parse_error", "raw_line"]
+    every = common + [c for kind in VALUES.values() for c in kind]
+    selects = []
     for kind, model in MODELS.items():
-        columns = ["file_path", "line_number", "quarantine_reason", "parse_error", "raw_line",
-                   *VALUES[kind]]  # fmt: skip
-        sql = f"select {', '.join(columns)} from {{{{ ref('{model}') }}}}"
-        for row in dbt_show(sql, limit=10_000_000, target=target):
-            by_file[str(row["file_path"])].append(
-                {k: row[k] for k in columns if row.get(k) is not None}
-            )
+        columns = [
+            c
+            if c in common or c in VALUES[kind]
+            else f"cast(null as {{{{ dbt.type_string() }}}}) as {c}"
+            for c in every
+        ]
+        selects.append(f"select {', '.join(columns)} from {{{{ ref('{model}') }}}}")
+    by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in dbt_show("\nunion all\n".join(selects), limit=10_000_000, target=target):
+        by_file[str(row["file_path"])].append({k: row[k] for k in every if row.get(k) is not None})
     for rows in by_file.values():
         rows.sort(key=lambda r: int(r["line_number"]))
     return dict(by_file)

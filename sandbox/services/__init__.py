@@ -1,10 +1,12 @@
-"""The project's private local services: MariaDB (binlog on), PostgreSQL, S3 (moto)."""
+"""The project's private local services: MariaDB (binlog on), PostgreSQL, S3 (SeaweedFS), and
+Azurite for the Azure copy of the lake (started by its tests, not by `lakeshop services`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ingestion import config
+from sandbox.services.azurite import Azurite
 from sandbox.services.base import Service, ServiceError, Status, free_port, port_open
 from sandbox.services.mariadb import MariaDB
 from sandbox.services.postgres import Postgres
@@ -12,6 +14,7 @@ from sandbox.services.s3 import S3
 
 __all__ = [
     "S3",
+    "Azurite",
     "MariaDB",
     "Postgres",
     "Service",
