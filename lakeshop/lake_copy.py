@@ -86,10 +86,15 @@ def _md5(fs: Any, path: str, info: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _already_there(dst: Any, target: str, size: int, md5: str) -> bool:
-    if not dst.exists(target) or int(dst.info(target).get("size") or -1) != size:
-        return False
-    return _md5(dst, target, {}) == md5
+def _listing(fs: Any, base: str) -> dict[str, int]:
+    """path -> size of every object under base, in one listing (not a request per object)."""
+    if not fs.exists(base):
+        return {}
+    return {
+        str(p).lstrip("/"): int(info.get("size") or 0)
+        for p, info in fs.find(base, detail=True).items()
+        if info.get("type") != "directory"
+    }
 
 
 def copy_lake(
@@ -114,6 +119,8 @@ def copy_lake(
         root = f"{src_base.rstrip('/')}/{prefix}".rstrip("/")
         if not src.exists(root):
             continue
+        # what is at the destination, recorded or not: one listing of the prefix
+        present = _listing(dst, f"{dst_base}/{prefix}".rstrip("/"))
         for path, info in sorted(src.find(root, detail=True).items()):
             if info.get("type") == "directory":
                 continue
@@ -126,7 +133,8 @@ def copy_lake(
             if known and known["md5"] == md5 and known["size"] == size:
                 result.unchanged += 1
                 continue
-            if _already_there(dst, target, size, md5):  # uploaded by a copy killed before it saved
+            if present.get(target.lstrip("/")) == size and _md5(dst, target, {}) == md5:
+                # uploaded by a copy killed before it saved the manifest
                 manifest[relative] = {"md5": md5, "size": size}
                 result.recovered += 1
                 pending += 1
