@@ -61,20 +61,26 @@ checked as (
 
 ),
 
+grouped as (
+
+    select
+        *,
+        case when rule_broken is null then 0 else 1 end as rule_group
+
+    from checked
+
+),
+
 ranked as (
 
     select
-        checked.*,
+        *,
         row_number() over (
-            partition by
-                case when checked.rule_broken is null then 0 else 1 end,
-                checked.device_id,
-                checked.reading_type,
-                checked.recorded_at
-            order by checked.file_path, checked.line_number
+            partition by rule_group, device_id, reading_type, recorded_at
+            order by file_path, line_number
         ) as repeat_number
 
-    from checked
+    from grouped
 
 ),
 
