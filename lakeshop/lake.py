@@ -103,8 +103,8 @@ def catalog(lake_url: str | None = None, count_rows: bool = False) -> list[LakeT
                 continue
             fmt = "parquet" if files[0].endswith(".parquet") else "jsonl"
             table = LakeTable(
-                dataset, name, _url(url, base, str(table_path)), fmt,
-                files=[_url(url, base, f) for f in files],
+                dataset, name, _url(url, str(table_path)), fmt,
+                files=[_url(url, f) for f in files],
                 partitions=sorted({seg[3:] for f in files for seg in f.split("/")
                                    if seg.startswith("dt=")}),
                 columns={c: t for c, t in schemas.get(name, {}).items()},
@@ -121,7 +121,7 @@ def catalog(lake_url: str | None = None, count_rows: bool = False) -> list[LakeT
     return found
 
 
-def _url(lake_url: str, base: str, path: str) -> str:
+def _url(lake_url: str, path: str) -> str:
     """A path the filesystem listed, as DuckDB reads it: s3://bucket/key or a local path."""
     if lake_url.startswith("s3://"):
         return "s3://" + path.lstrip("/")

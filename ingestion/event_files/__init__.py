@@ -234,7 +234,12 @@ def _arrow(rows: list[dict[str, Any]], columns: list[str]) -> Any:
         [hashlib.sha1(f"{r['_file']}\n{r['_line']}".encode()).hexdigest()[:16] for r in rows],
         pa.string(),
     )
-    return pa.table(arrays)
+    # the field types and nullability of the dlt hints, so dlt has nothing to reconcile
+    schema = pa.schema(
+        [pa.field(n, a.type, nullable=n not in ("_file", "_line", "_dlt_id"))
+         for n, a in arrays.items()]
+    )  # fmt: skip
+    return pa.table(arrays, schema=schema)
 
 
 def _hints(table: str, columns: list[str]) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from ingestion import destinations
 from ingestion.event_files import DATASET, event_files, landing_url
@@ -36,12 +35,11 @@ def sync_events(url: str | None = None) -> EventsResult:
     if had_pending:  # finish what a killed run committed to extract, then take new files
         pipe.run()
         pipe.sync_destination()
-    info: Any = pipe.run(event_files(url, credentials=destinations.lake_credentials(url)))
+    pipe.run(event_files(url, credentials=destinations.lake_credentials(url)))
     result.messages += destinations.drop_reloaded_copies(pipe, reloaded)
     normalized = pipe.last_trace.last_normalize_info if pipe.last_trace else None
     counts = normalized.row_counts if normalized else {}
     result.rows = {t: int(n) for t, n in counts.items() if not t.startswith("_dlt")}
     result.files = result.rows.get("files", 0)
-    del info
     result.seconds = time.monotonic() - started
     return result
