@@ -94,6 +94,13 @@ def _expected(truth: Truth, kind: str) -> dict[str, Counter[str]]:
     return out
 
 
+def _packages(home: Path) -> list[Path]:
+    """The event pipeline's load packages in the making (extracted, normalized, loading)."""
+    work = home / "dlt" / "lakeshop_events_warehouse"
+    return [p for folder in ("normalize/extracted", "load/new", "load/normalized")
+            if (work / folder).is_dir() for p in (work / folder).iterdir()]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def landed() -> Iterator[tuple[Events, Truth]]:
     """Two batches of files (dirt, files delivered twice, a late file with an old clock), the
@@ -109,7 +116,12 @@ def landed() -> Iterator[tuple[Events, Truth]]:
     log = (events.home / "ingest.log").open("ab")
     for _ in range(4):
         proc = events.popen("ingest", "events", log=log)
-        time.sleep(rng.uniform(1.5, 4.5))
+        # a run takes the whole first batch in about a second: wait for its load package to
+        # appear, then kill it somewhere in extract, normalize or load
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and not _packages(events.home) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:
             killed_running += 1
         proc.send_signal(signal.SIGKILL)
