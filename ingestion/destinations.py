@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -242,11 +243,29 @@ def repair_interrupted_commits(pipe: dlt.Pipeline) -> list[str]:
     return messages
 
 
+RELOADED_FILE = "lakeshop_reloaded_packages.json"
+
+
 def partly_loaded_packages(pipe: dlt.Pipeline) -> list[str]:
     """Packages normalized but not yet (or not completely) loaded: the only ones whose load
     jobs can run twice, when a kill lands after a job's rows committed but before dlt marked
-    the job done."""
-    return list(_packages(pipe._get_load_storage().normalized_packages))
+    the job done.
+
+    They are written down before the run, with those an earlier run wrote down and did not
+    get to check: a kill after dlt completed such a package but before drop_reloaded_copies
+    removed its second copy would otherwise hide the package from every later run."""
+    path = Path(pipe.working_dir) / RELOADED_FILE
+    remembered = json.loads(path.read_text()) if path.exists() else []
+    ids = sorted(set(_packages(pipe._get_load_storage().normalized_packages)) | set(remembered))
+    if ids != remembered:
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(ids))
+        partial.replace(path)  # atomic: the list is whole or the old one
+    return ids
+
+
+def _forget_reloaded(pipe: dlt.Pipeline) -> None:
+    (Path(pipe.working_dir) / RELOADED_FILE).unlink(missing_ok=True)
 
 
 def drop_reloaded_copies(pipe: dlt.Pipeline, load_ids: Sequence[str]) -> list[str]:
@@ -263,6 +282,7 @@ def drop_reloaded_copies(pipe: dlt.Pipeline, load_ids: Sequence[str]) -> list[st
         "duckdb",
         "postgres",
     }:
+        _forget_reloaded(pipe)
         return []
     removed = 0
     kind = pipe.destination.destination_name
@@ -292,6 +312,7 @@ def drop_reloaded_copies(pipe: dlt.Pipeline, load_ids: Sequence[str]) -> list[st
                 except Exception as exc:  # a table not created yet on this destination
                     if "does not exist" not in str(exc) and "Catalog Error" not in str(exc):
                         raise
+    _forget_reloaded(pipe)
     if not removed:
         return []
     return [f"removed {removed} row(s) loaded twice by load jobs retried after an interruption"]

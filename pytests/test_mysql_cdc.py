@@ -331,11 +331,52 @@ def test_a_load_job_run_again_after_a_kill_leaves_no_second_copy(
     marked the job done makes the next process load it again, under the same load id (the
     real-schema trial found 16 such rows). Recreated exactly: load a package, then put the
     package back as it was before loading."""
+    url = _a_job_loaded_but_not_marked_done(mariadb, workdir, "cdc_twice")
+    result = sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000,
+                  quiet=True, retries=0)  # fmt: skip
+    assert any("loaded twice" in m for m in result.messages), result.messages
+    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
+    assert_equivalent(mariadb, "cdc_twice", workdir / "warehouse.duckdb", tables=["order_items"])
+
+
+class Killed(BaseException):
+    """Stands for a SIGKILL inside the process: nothing after it runs."""
+
+
+def test_a_kill_after_the_reload_but_before_the_copy_is_removed_leaves_no_second_copy(
+    mariadb: MariaDB, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run that loads the job again completes its package and only then removes the second
+    copy. A kill between the two used to leave the copy for good (the chaos test found 1,500
+    repeated changes): the next run no longer saw the package as partly loaded."""
+    from ingestion import destinations
+
+    url = _a_job_loaded_but_not_marked_done(mariadb, workdir, "cdc_twice_killed")
+
+    def killed(*args: object) -> list[str]:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(destinations, "drop_reloaded_copies", killed)
+        with pytest.raises(Killed):
+            sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000,
+                 quiet=True, retries=0)  # fmt: skip
+    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] > 0  # the copy is there
+    result = sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000,
+                  quiet=True, retries=0)  # fmt: skip
+    assert any("loaded twice" in m for m in result.messages), result.messages
+    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
+    assert_equivalent(
+        mariadb, "cdc_twice_killed", workdir / "warehouse.duckdb", tables=["order_items"]
+    )
+
+
+def _a_job_loaded_but_not_marked_done(mariadb: MariaDB, workdir: Path, database: str) -> str:
     from ingestion.mysql_cdc import mysql_cdc
     from ingestion.mysql_cdc.runner import cdc_pipeline
 
-    seed_shop(mariadb, "cdc_twice", orders=2_000)
-    url = cdc_url(mariadb, "cdc_twice")
+    seed_shop(mariadb, database, orders=2_000)
+    url = cdc_url(mariadb, database)
     sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000, max_runs=1, quiet=True)
     pipe = cdc_pipeline("warehouse")
     pipe.extract(
@@ -348,12 +389,7 @@ def test_a_load_job_run_again_after_a_kill_leaves_no_second_copy(
     pipe.load()
     shutil.rmtree(work / "load" / "loaded" / package.name)
     shutil.copytree(workdir / "package-before-load", package)  # the kill: loaded, not marked
-
-    result = sync(url, "warehouse", include=("order_items",), max_rows_per_run=1_000,
-                  quiet=True, retries=0)  # fmt: skip
-    assert any("loaded twice" in m for m in result.messages), result.messages
-    assert duplicate_seqs(workdir / "warehouse.duckdb")["order_items"] == 0
-    assert_equivalent(mariadb, "cdc_twice", workdir / "warehouse.duckdb", tables=["order_items"])
+    return url
 
 
 def _extracted_twice(workdir: Path) -> str:
