@@ -57,11 +57,11 @@ node-tools:
 	@test -x $(VENV)/node/node_modules/.bin/json-server -a -x $(VENV)/node/node_modules/.bin/azurite-blob || \
 	  npm install --no-audit --no-fund --silent --prefix $(VENV)/node json-server@0.17.4 azurite@3.35.0
 
-## Two workers (PYTEST_WORKERS=0 runs serially): each takes whole test modules, grouped in
-## pytests/conftest.py, with services and dbt artefacts of its own.
+## Two workers (PYTEST_WORKERS=0 runs serially): each takes whole test modules, longest first
+## (pytests/conftest.py), with services and dbt artefacts of its own.
 PYTEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 bench-seed: venv
 	$(BIN)/python bench/seed_1m.py

@@ -338,18 +338,20 @@ where order_status = 'delivered'
 
 def test_failing_error_test_exits_non_zero_names_it_with_sample_rows_and_alerts(
     warehouse: Warehouse,
+    checkout: Path,
     webhook: str,
     sns_to_sqs: tuple[str, str, dict[str, str]],
 ) -> None:
     import boto3
 
     topic, queue, aws = sns_to_sqs
-    test_file = project_dir() / "tests" / "gold" / "test_fct_orders__fails_on_purpose.sql"
+    # in the copy of the checkout: a build elsewhere (another pytest worker) must not meet it
+    test_file = checkout / "tests" / "gold" / "test_fct_orders__fails_on_purpose.sql"
     test_file.write_text(FAILING_TEST)
     try:
-        done = warehouse.lakeshop(
+        done = _run(checkout, str(BIN / "lakeshop"),
             "build", "--select", "test_fct_orders__fails_on_purpose", "--webhook-url", webhook,
-            "--sns-topic-arn", topic, **aws,
+            "--sns-topic-arn", topic, **warehouse.env, **aws,
         )  # fmt: skip
     finally:
         test_file.unlink()
