@@ -27,6 +27,15 @@ CLASSICMODELS = SHARED_DATA / "classicmodels.sql"
 SAKILA = SHARED_DATA / "sakila"
 
 
+def open_packages(home: Path, pipeline: str) -> list[Path]:
+    """A dlt pipeline's load packages not yet loaded (extracted, normalized, loading), under
+    the state folder ``home``: a finished run leaves none."""
+    work = home / "dlt" / pipeline
+    return [p for folder in ("normalize", "normalize/extracted", "load/new", "load/normalized")
+            if (work / folder).is_dir() for p in (work / folder).iterdir()
+            if p.is_dir() and p.name != "extracted"]  # fmt: skip
+
+
 def cdc_url(mariadb: MariaDB, database: str) -> str:
     return f"mysql://{config.CDC_USER}:{config.CDC_PASSWORD}@127.0.0.1:{mariadb.port}/{database}"
 

@@ -27,7 +27,7 @@ import pytest
 from ingestion import config
 from ingestion.event_files import parse_lines
 from lakeshop.dbt_runner import dbt_env, project_dir, venv_executable
-from pytests.cdc_support import cdc_url, env
+from pytests.cdc_support import cdc_url, env, open_packages
 from pytests.conftest import END_DATE, make_home
 from sandbox.events.simulate import EventsConfig, Truth, orders_from_shop, simulate_events
 from sandbox.services import S3, MariaDB
@@ -94,13 +94,6 @@ def _expected(truth: Truth, kind: str) -> dict[str, Counter[str]]:
     return out
 
 
-def _packages(home: Path) -> list[Path]:
-    """The event pipeline's load packages in the making (extracted, normalized, loading)."""
-    work = home / "dlt" / "lakeshop_events_warehouse"
-    return [p for folder in ("normalize/extracted", "load/new", "load/normalized")
-            if (work / folder).is_dir() for p in (work / folder).iterdir()]  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def landed() -> Iterator[tuple[Events, Truth]]:
     """Two batches of files (dirt, files delivered twice, a late file with an old clock), the
@@ -119,7 +112,11 @@ def landed() -> Iterator[tuple[Events, Truth]]:
         # a run takes the whole first batch in about a second: wait for its load package to
         # appear, then kill it somewhere in extract, normalize or load
         deadline = time.monotonic() + 60
-        while proc.poll() is None and not _packages(events.home) and time.monotonic() < deadline:
+        while (
+            proc.poll() is None
+            and not open_packages(events.home, "lakeshop_events_warehouse")
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.005)
         time.sleep(rng.uniform(0.0, 0.5))
         if proc.poll() is None:

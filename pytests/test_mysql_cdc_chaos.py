@@ -31,6 +31,7 @@ from pytests.cdc_support import (
     duplicate_seqs,
     load_classicmodels,
     load_sakila,
+    open_packages,
     root,
 )
 from pytests.test_mysql_cdc_real import lake_connection
@@ -233,18 +234,7 @@ def classic_step(cur: Any, rng: random.Random, n: int) -> None:
 def _leftovers(home: Path) -> list[str]:
     """Working folders a finished run should not leave: extracts that never committed,
     packages not yet normalized or loaded."""
-    found = []
-    for name in PIPELINES:
-        work = home / "dlt" / name
-        for folder in ("normalize", "normalize/extracted", "load/new", "load/normalized"):
-            path = work / folder
-            if path.is_dir():
-                found += [
-                    str(p.relative_to(home))
-                    for p in path.iterdir()
-                    if p.is_dir() and p.name != "extracted"
-                ]
-    return found
+    return [str(p.relative_to(home)) for name in PIPELINES for p in open_packages(home, name)]
 
 
 def _landed_out_of_order(duck: duckdb.DuckDBPyConnection) -> dict[str, int]:
