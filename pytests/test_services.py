@@ -140,3 +140,24 @@ def test_the_lake_keeps_its_objects_across_stop_and_start() -> None:
         intruder.close()
     finally:
         service.stop()
+
+
+def test_a_starting_mariadb_leaves_the_temp_files_of_others_alone() -> None:
+    # A starting mariadbd deletes every `#sql*` file in its tmpdir as a leftover of its own.
+    # With the shared /tmp, a server started by one test worker removed the temporary tables
+    # of another worker's mariadb-install-db ("Unknown table 'mysql.tmp_user_sys'"), and
+    # every test of that worker's session failed. Each instance now has a tmpdir of its own.
+    home = make_home("lakeshop-svc-")
+    probe = Path("/tmp") / f"#sql-lakeshop-probe-{home.name}"
+    probe.write_text("someone else's temporary table")
+    service = MariaDB(home / "mariadb", free_port())
+    try:
+        service.start()
+        with service.connect() as conn, conn.cursor() as cur:
+            cur.execute("select @@tmpdir")
+            tmpdir = cur.fetchone()[0]
+        assert Path(tmpdir).resolve().is_relative_to(home.resolve()), tmpdir
+        assert probe.exists(), "a starting mariadbd removed a #sql file in /tmp"
+    finally:
+        service.stop()
+        probe.unlink(missing_ok=True)

@@ -34,7 +34,15 @@ class MariaDB(Service):
     def datadir(self) -> Path:
         return self.dir / "data"
 
+    @property
+    def tmpdir(self) -> Path:
+        # Its own, not /tmp: a starting mariadbd deletes every `#sql*` file in its tmpdir,
+        # which in a shared /tmp are the temporary tables of other instances (a parallel
+        # test worker's mariadb-install-db failed on it).
+        return self.dir / "tmp"
+
     def prepare(self) -> None:
+        self.tmpdir.mkdir(parents=True, exist_ok=True)
         if (self.datadir / "mysql").exists():
             return
         install_db = find_binary(["mariadb-install-db", "mysql_install_db"], [], "mariadb-server")
@@ -42,6 +50,7 @@ class MariaDB(Service):
             install_db,
             "--no-defaults",
             f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
         ]
@@ -57,6 +66,7 @@ class MariaDB(Service):
             mariadbd,
             "--no-defaults",  # must come first: ignore the system my.cnf
             f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
             f"--port={self.port}",
             f"--socket={self.socket}",
             "--bind-address=127.0.0.1",
