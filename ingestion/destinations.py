@@ -8,6 +8,8 @@ import json
 import os
 import re
 import shutil
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -131,26 +133,63 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("LAKESHOP_DUCKDB_PATH") or config.home() / "warehouse.duckdb")
 
 
+# the warehouse locks this thread holds: lock file -> exclusive? (per thread: another thread,
+# a dashboard session say, takes its own turn)
+_LOCAL = threading.local()
+
+
 @contextlib.contextmanager
-def warehouse_lock(path: Path | None = None) -> Iterator[None]:
-    """Hold the embedded warehouse for one writer (or one reader) at a time.
+def warehouse_lock(
+    path: Path | None = None, *, shared: bool = False, wait: float | None = None
+) -> Iterator[None]:
+    """Hold the embedded warehouse for one writer (or for readers only) at a time.
 
     DuckDB lets one process hold a file read-write and then refuses every other process,
     even read-only ("Could not set lock on file"). Every lakeshop process that opens the file
     while others may (the continuous follower, scheduled runs, `lakeshop build`) takes this
     advisory lock first and keeps it only while it uses the file, so they wait for each other
-    instead of failing. A no-op for PostgreSQL, which takes concurrent writers.
+    instead of failing. Read-only lookers (the dashboard) take it `shared`: many at once,
+    never beside a writer (DuckDB lets several processes open a file read-only). `wait`:
+    raise TimeoutError after that many seconds instead of waiting for the holder. A no-op
+    for PostgreSQL, which takes concurrent writers.
     """
     if path is None and os.environ.get("LAKESHOP_WAREHOUSE", "duckdb") != "duckdb":
         yield
         return
     target = path or duckdb_path()
+    key = str(target.resolve())
+    if not hasattr(_LOCAL, "held"):
+        _LOCAL.held = {}
+    held = _LOCAL.held.get(key)
+    if held is not None and (held or shared):
+        # this process holds it already (a build that runs dbt, a Dagster step that runs a
+        # runner): the outer hold covers the inner one; flock would block on itself
+        yield
+        return
+    if held is not None:
+        raise RuntimeError("a reader of the warehouse cannot start writing it; take the lock first")
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     with open(target.with_name(target.name + ".lock"), "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        if wait is None:
+            fcntl.flock(handle, mode)
+        else:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(handle, mode | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TimeoutError(
+                            f"the warehouse {target.name} is being written (waited {wait:g} s)"
+                        ) from None
+                    time.sleep(0.05)
+        _LOCAL.held[key] = not shared
         try:
             yield
         finally:
+            del _LOCAL.held[key]
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

@@ -27,9 +27,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,9 @@ import yaml
 
 from ingestion import config
 from ingestion.destinations import duckdb_path
-from lakeshop.dbt_runner import dbt_target, ensure_profiles, project_dir, target_dir
+from lakeshop.dbt_runner import dbt_target, project_dir, target_dir, target_type
+from lakeshop.warehouse import Warehouse as Connection
+from lakeshop.warehouse import quote
 
 # what a build reads besides the warehouse: a change to any of these is a change of code
 PROJECT_PARTS = ("models", "macros", "seeds", "tests", "analyses", "snapshots")
@@ -87,47 +88,12 @@ def source_tables(manifest: dict[str, Any]) -> dict[str, tuple[str, str]]:
     }
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_quote = quote
 
 
-class Warehouse:
+class Warehouse(Connection):
     """A short read-only look at the target warehouse, closed before dbt starts (DuckDB
     allows one writer per file: this must never hold the file while dbt runs)."""
-
-    def __init__(self, target_type: str) -> None:
-        self.target_type = target_type
-        if target_type == "duckdb":
-            import duckdb
-
-            path = str(duckdb_path())
-            self.conn: Any = duckdb.connect(path, read_only=True)
-        else:
-            import psycopg2
-
-            self.conn = psycopg2.connect(
-                host=os.environ.get("LAKESHOP_PG_HOST", "127.0.0.1"),
-                port=int(os.environ.get("LAKESHOP_PG_PORT", "5433")),
-                user=os.environ.get("LAKESHOP_PG_USER", "lakeshop"),
-                password=os.environ.get("LAKESHOP_PG_PASSWORD", "lakeshop"),
-                dbname=os.environ.get("LAKESHOP_PG_DATABASE", "warehouse"),
-            )
-
-    def close(self) -> None:
-        self.conn.close()
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if self.target_type == "duckdb":
-            return list(self.conn.execute(sql, list(params)).fetchall())
-        with self.conn.cursor() as cur:
-            cur.execute(sql.replace("?", "%s"), tuple(params))
-            return list(cur.fetchall())
-
-    def existing(self) -> set[tuple[str, str]]:
-        return {
-            (str(s), str(t))
-            for s, t in self.rows("select table_schema, table_name from information_schema.tables")
-        }
 
     def fingerprints(self, tables: dict[str, tuple[str, str]]) -> dict[str, list[Any]]:
         """source id -> [row count, latest _dlt_load_id] ([None, None] for a missing table).
@@ -170,14 +136,6 @@ class Warehouse:
 def _tolerance_hours(project: Path) -> float:
     project_vars = yaml.safe_load((project / "dbt_project.yml").read_text()).get("vars", {})
     return float(project_vars.get("future_date_tolerance_hours", 24))
-
-
-def target_type(target: str) -> str | None:
-    """The adapter type of a profile target, read from profiles.yml (None: unknown)."""
-    profiles = yaml.safe_load((ensure_profiles(project_dir()) / "profiles.yml").read_text())
-    outputs = next(iter(profiles.values())).get("outputs", {})
-    kind = outputs.get(target, {}).get("type")
-    return str(kind) if kind else None
 
 
 def _saved(target: str) -> dict[str, Any] | None:

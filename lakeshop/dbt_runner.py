@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from ingestion import config
+from ingestion.destinations import duckdb_path, warehouse_lock
 
 
 def project_dir() -> Path:
@@ -69,18 +73,39 @@ def dbt_executable() -> str:
     return venv_executable("dbt")
 
 
+# dbt commands that never open the warehouse, so need not wait for its lock
+NO_WAREHOUSE = {"parse", "deps", "clean", "debug", "init", "ls", "list", "--version", "--help"}
+
+
+def target_type(target: str) -> str | None:
+    """The adapter type of a profile target, read from profiles.yml (None: unknown)."""
+    profiles = yaml.safe_load((ensure_profiles(project_dir()) / "profiles.yml").read_text())
+    outputs = next(iter(profiles.values())).get("outputs", {})
+    kind = outputs.get(target, {}).get("type")
+    return str(kind) if kind else None
+
+
 def _dbt(
     args: list[str], extra_env: dict[str, str] | None, target: str | None, capture: bool
 ) -> subprocess.CompletedProcess[str]:
+    """On the embedded DuckDB file dbt runs under the warehouse lock
+    (ingestion.destinations.warehouse_lock): it waits for a landing or a dashboard look in
+    progress instead of failing on DuckDB's file lock, and they wait for it."""
     config.home().mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        [dbt_executable(), *args, *(["--target", target] if target else [])],
-        cwd=project_dir(),
-        env=dbt_env(extra_env),
-        check=False,
-        capture_output=capture,
-        text=True,
+    embedded = (
+        not NO_WAREHOUSE.intersection(args[:1])
+        and (extra_env or {}).get("LAKESHOP_DUCKDB_PATH") is None
+        and target_type(target or dbt_target()) == "duckdb"
     )
+    with warehouse_lock(duckdb_path()) if embedded else contextlib.nullcontext():
+        return subprocess.run(
+            [dbt_executable(), *args, *(["--target", target] if target else [])],
+            cwd=project_dir(),
+            env=dbt_env(extra_env),
+            check=False,
+            capture_output=capture,
+            text=True,
+        )
 
 
 def run_dbt(
