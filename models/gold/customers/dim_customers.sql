@@ -4,7 +4,10 @@
     recency in days before the latest order date in the data (not today, so a rebuild of old
     data gives the same segments), frequency in orders, monetary in lifetime net value. A
     quintile comes from the share of customers at or below the value (cume_dist), so equal
-    behaviour gets equal scores and segments, whatever the customer ids. -#}
+    behaviour gets equal scores and segments, whatever the customer ids. The customer
+    segment adds what they buy: how many category groups their revenue lines come from
+    (one: a specialist, two or three: a regular mix, four or more: broad), so it depends on
+    behaviour alone as well. -#}
 with
 
 customers as (
@@ -23,6 +26,30 @@ orders as (
 
     select * from {{ ref('fct_orders') }}
     where {{ is_true('counts_as_revenue') }}
+
+),
+
+order_items as (
+
+    select * from {{ ref('fct_order_items') }}
+    where {{ is_true('counts_as_revenue') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_products') }}
+
+),
+
+customer_categories as (
+
+    select
+        order_items.customer_id,
+        count(distinct products.category_group) as category_count
+    from order_items
+    inner join products on order_items.product_id = products.product_id
+    group by order_items.customer_id
 
 ),
 
@@ -112,12 +139,20 @@ final as (
             when scored.recency_score >= 4 then 'new_or_promising'
             else 'needs_attention'
         end as rfm_segment,
+        case
+            when scored.customer_id is null then 'no_purchases'
+            when coalesce(bought.category_count, 0) <= 1 then 'specialist'
+            when bought.category_count <= 3 then 'regular_mix'
+            else 'broad'
+        end as category_breadth,
 
         -- numerics
         cast(coalesce(scored.order_count, 0) as {{ dbt.type_int() }})
             as order_count,
         cast(coalesce(scored.lifetime_value, 0) as decimal(18, 2))
             as lifetime_value,
+        cast(coalesce(bought.category_count, 0) as {{ dbt.type_int() }})
+            as category_count,
         cast(scored.recency_days as {{ dbt.type_int() }}) as recency_days,
         cast(scored.recency_score as {{ dbt.type_int() }}) as recency_score,
         cast(scored.frequency_score as {{ dbt.type_int() }}) as frequency_score,
@@ -139,6 +174,8 @@ final as (
             and default_address.address_rank = 1
     left join scored
         on customers.customer_id = scored.customer_id
+    left join customer_categories as bought
+        on customers.customer_id = bought.customer_id
 
 )
 
