@@ -7,7 +7,7 @@ SQL_DIRS := models macros tests analyses
 # apt-get as root, else through sudo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean bench-seed bench-cdc bench-api bench-dbt bench-freshness
+.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean bench-seed bench-cdc bench-api bench-dbt bench-freshness bench-dashboard
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,3 +80,8 @@ bench-freshness: venv
 
 clean:
 	rm -rf .lakeshop target logs .pytest_cache .mypy_cache .ruff_cache
+
+## the dashboard's render times and the forecast on a built warehouse:
+## make bench-dashboard HOME_DIR=/path/to/lakeshop/home (bench/dbt_scale.py --keep makes one)
+bench-dashboard: venv
+	$(BIN)/python bench/dashboard.py --home $(HOME_DIR)

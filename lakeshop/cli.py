@@ -102,6 +102,45 @@ def cmd_orchestrate(args: argparse.Namespace) -> int:
     return _lifecycle(args.action, services(), title, "process")
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from lakeshop.dashboard.service import Dashboard
+
+    if args.target:
+        import os
+
+        os.environ["LAKESHOP_DASHBOARD_TARGET"] = args.target
+    return _lifecycle(
+        args.action, [Dashboard()], f"lakeshop dashboard (in {config.home()})", "process"
+    )
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from lakeshop.forecast import BASELINE, HORIZON, MODEL, run_forecast, tracking_uri
+
+    result = run_forecast(args.target)
+    rows: list[tuple[object, ...]] = [
+        ("series", f"{result.series} (revenue and units per category)"),
+        ("trained through", result.trained_through.isoformat()),
+        ("horizon", f"{HORIZON} days, 80% and 95% intervals"),
+    ]
+    acc = result.accuracy.set_index(["target", "model"])
+    for target, beats in result.beats_baseline().items():
+        m, b = acc.loc[(target, MODEL)], acc.loc[(target, BASELINE)]
+        rows.append(
+            (
+                f"backtest {target}",
+                f"sMAPE {m['smape']:.1f} vs {b['smape']:.1f}, MASE {m['mase']:.3f} vs "
+                f"{b['mase']:.3f} ({MODEL} vs {BASELINE}: {'better' if beats else 'NOT better'})",
+            )
+        )
+    out = result.inventory
+    rows.append(("run out in horizon", f"{int(out['runs_out'].sum()):,} of {len(out):,} products"))
+    rows.append(("MLflow run", f"{result.run_id} ({tracking_uri()})"))
+    rows.append(("time", ", ".join(f"{k} {duration(v)}" for k, v in result.seconds.items())))
+    summary("lakeshop forecast", rows)
+    return 0
+
+
 # -- shop ----------------------------------------------------------------------
 def cmd_shop_seed(args: argparse.Namespace) -> int:
     from sandbox.shop.generator import ShopConfig, generate
@@ -548,6 +587,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do (default start)",
     )  # fmt: skip
     p.set_defaults(func=cmd_orchestrate)
+
+    p = sub.add_parser(
+        "dashboard",
+        help="start, stop or show the Streamlit dashboard over the gold marts",
+        description=(
+            "The dashboard (lakeshop/dashboard/app.py): overview, products, customers, carts, "
+            "forecast, inventory and data quality pages over the gold marts and the forecast "
+            "tables, read-only. `start` serves it on 127.0.0.1:$LAKESHOP_DASHBOARD_PORT "
+            "(default 8501), stopped by PID with `stop`."
+        ),
+    )
+    p.add_argument(
+        "action", nargs="?", default="start", choices=["start", "stop", "status"],
+        help="what to do (default start)",
+    )  # fmt: skip
+    p.add_argument("--target", help="dbt target whose warehouse to read (default duckdb)")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser(
+        "forecast",
+        help="forecast demand per category for 28 days, backtest it, and the stock it leaves",
+        description=(
+            "Daily revenue and units per category from the gold marts; statsforecast's "
+            "AutoETS (weekly season) backtested on the last 28 days against the "
+            "seasonal-naive baseline (sMAPE, MASE), refitted and forecast 28 days ahead with "
+            "80%/95% intervals; days of stock left per product. Written to the warehouse's "
+            "forecast schema; each run logged to MLflow under $LAKESHOP_HOME/mlflow."
+        ),
+    )
+    p.add_argument(
+        "--target", default="duckdb", help="dbt target to read and write (default duckdb)"
+    )
+    p.set_defaults(func=cmd_forecast)
 
     shop = sub.add_parser(
         "shop",

@@ -15,6 +15,7 @@ from ingestion.progress import duration, summary
 from lakeshop.build import run_build
 from lakeshop.docs_site import generate_docs
 from lakeshop.events import write_discards
+from lakeshop.forecast import run_forecast, tracking_uri
 from sandbox.events.simulate import EventsConfig, latest_window, orders_from_shop, simulate_events
 from sandbox.services import all_services
 from sandbox.shop.generator import ShopConfig, generate
@@ -32,13 +33,17 @@ def _step(title: str) -> float:
 
 def _orchestrator() -> list[tuple[str, str]]:
     """With --keep-running: the Dagster UI and daemon over the same state, and where they are."""
+    from lakeshop.dashboard.service import Dashboard
     from lakeshop.orchestration.service import services as orchestration
 
-    _step("starting the orchestrator (Dagster UI and daemon)")
+    _step("starting the orchestrator (Dagster UI and daemon) and the dashboard")
     webserver, *rest = orchestration()
     for s in (webserver, *rest):
         s.start()
+    dashboard = Dashboard()
+    dashboard.start()
     return [
+        ("dashboard", f"{dashboard.address()} (stop it: lakeshop dashboard stop)"),
         ("orchestrator", f"{webserver.address()} (stop it: lakeshop orchestrate stop)"),
         ("", "its API asset reads the API: lakeshop api serve --background --source mysql"),
     ]
@@ -152,6 +157,13 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
             ("rejected events -> lake", f"{sum(discarded.records.values()):,} records, "
                                         f"{discarded.files} files under quarantine/events")
         )  # fmt: skip
+        t = _step("demand forecast per category (statsforecast), its backtest, days of stock")
+        forecast = run_forecast()
+        backtest = ", ".join(
+            f"{k} {'beats' if v else 'does NOT beat'} seasonal naive"
+            for k, v in forecast.beats_baseline().items()
+        )
+        timings.append(("forecast", f"{duration(time.monotonic() - t)} ({backtest})"))
         t = _step("dbt docs generate (the site and its single-file variant)")
         site = generate_docs()
         timings.append(("dbt docs", duration(time.monotonic() - t)))
@@ -170,6 +182,7 @@ def run_demo(orders: int = 20_000, seed_value: int = 42, keep_running: bool = Fa
         ("docs site", f"{site.index} (serve it: lakeshop docs)"),
         ("docs, one file", site.static_index),
         ("run report", home / "reports" / "latest.md"),
+        ("forecast", "forecast schema in the warehouse; MLflow runs: " + tracking_uri()),
         ("shop database", target.describe() + (" (running)" if keep_running else " (stopped)")),
         *(_orchestrator() if keep_running else []),
         ("", ""),

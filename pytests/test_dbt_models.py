@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -362,6 +364,28 @@ def test_the_same_models_build_on_postgres(
             "select category_slug from gold.agg_category_profit where is_highest_profit"
         )[0]
     )
+    # the forecast and the dashboard read PostgreSQL as they read DuckDB
+    from lakeshop.dashboard import data
+    from lakeshop.forecast import daily_demand, run_forecast
+    from lakeshop.warehouse import Warehouse
+
+    lo, hi = END_DATE - dt.timedelta(days=150), END_DATE - dt.timedelta(days=30)
+    with closing(Warehouse("duckdb")) as duck:
+        duck_demand = daily_demand(duck, "duckdb")
+    duck_totals = data.totals(lo, hi)
+    with env(LAKESHOP_HOME=str(home), LAKESHOP_DASHBOARD_TARGET="postgres", **pg_env):
+        with closing(Warehouse("postgres")) as pg:
+            pg_demand = daily_demand(pg, "postgres")
+        assert data.gold() == "ci_test_gold"
+        pg_totals = data.totals(lo, hi)
+        result = run_forecast("postgres")
+    assert duck_totals["orders"] > 0 and pg_totals == pytest.approx(duck_totals)
+    assert pg_demand.equals(duck_demand)
+    with postgres.connect(config.WAREHOUSE_DATABASE) as conn, conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct run_id) from ci_test_forecast.demand_forecast")
+        assert cur.fetchone() == (duck_demand["category_slug"].nunique() * 2 * 28, 1)
+        cur.execute("select count(*) from ci_test_forecast.inventory_outlook where runs_out")
+        assert cur.fetchone() == (int(result.inventory["runs_out"].sum()),)
     shutil.rmtree(home, ignore_errors=True)
 
 

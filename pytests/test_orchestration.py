@@ -145,7 +145,7 @@ def test_a_schedule_tick_runs_the_pipeline_raw_to_gold_and_the_ui_shows_it(
         assert {
             "raw_mysql/orders", "raw_ecommerce_api/products", "raw_ecommerce_api/products__reviews",
             "bronze/stg_mysql__orders", "silver/orders", "gold/fct_orders", "gold/dim_customers",
-            "gold/fct_abandoned_carts", "seeds/order_statuses",
+            "gold/fct_abandoned_carts", "seeds/order_statuses", "forecast/demand_forecast",
         } <= materialized  # fmt: skip
         checks = [
             e.event_specific_data for e in events if e.event_type_value == "ASSET_CHECK_EVALUATION"

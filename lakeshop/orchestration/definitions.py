@@ -265,6 +265,37 @@ def quarantine_events(context: AssetExecutionContext) -> dg.MaterializeResult:
     )  # fmt: skip
 
 
+FORECAST_KEY = dg.AssetKey(["forecast", "demand_forecast"])
+
+
+@dg.asset(
+    key=FORECAST_KEY,
+    group_name="forecast",
+    kinds={"python"},
+    deps=[dg.AssetKey(["gold", "agg_daily_product_sales"]),
+          dg.AssetKey(["gold", "dim_products"])],
+    description=(
+        "The demand forecast retrained (lakeshop forecast): 28 days per category with "
+        "intervals, its backtest against seasonal naive, days of stock; an MLflow run."
+    ),
+)  # fmt: skip
+def demand_forecast(context: AssetExecutionContext) -> dg.MaterializeResult:
+    from lakeshop.forecast import run_forecast
+
+    result = run_forecast(dbt_target())
+    acc = result.accuracy
+    context.log.info(acc.to_string(index=False))
+    return dg.MaterializeResult(
+        metadata={
+            "mlflow_run_id": result.run_id,
+            "trained_through": result.trained_through.isoformat(),
+            "beats_seasonal_naive": str(result.beats_baseline()),
+            "products_running_out": int(result.inventory["runs_out"].sum()),
+            **{f"{r.target}_{r.model}_smape": float(r.smape) for r in acc.itertuples()},
+        }
+    )
+
+
 # -- the dbt project -----------------------------------------------------------------------------
 class LakeshopDbtTranslator(DagsterDbtTranslator):
     """Sources keyed by their raw table, models by layer: gold/fct_orders in group gold."""
@@ -405,11 +436,13 @@ def jobs() -> list[Any]:
             "daily_pipeline",
             selection=everything,
             executor_def=dg.in_process_executor,
-            description="Everything: CDC, the API, every dbt model and test.",
+            description="Everything: CDC, the API, every dbt model and test, the forecast.",
         ),
         dg.define_asset_job(
             "hourly_incremental",
-            selection=dg.AssetSelection.key_prefixes([RAW_SCHEMAS["mysql"]]).downstream(),
+            # the forecast is retrained daily, not on every hour's changes
+            selection=dg.AssetSelection.key_prefixes([RAW_SCHEMAS["mysql"]]).downstream()
+            - dg.AssetSelection.assets(FORECAST_KEY),
             executor_def=dg.in_process_executor,
             description="The binlog's new changes and the dbt models downstream of them.",
         ),
@@ -453,6 +486,7 @@ def build_definitions() -> dg.Definitions:
             build_events_asset(manifest),
             build_dbt_asset(path),
             quarantine_events,
+            demand_forecast,
         ],
         jobs=jobs(),
         schedules=schedules(),

@@ -1,0 +1,2 @@
+"""`lakeshop dashboard`: the Streamlit dashboard over the gold marts (app.py, its pages),
+what it reads (data.py) and the process (service.py)."""
