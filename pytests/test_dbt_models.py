@@ -373,7 +373,13 @@ def test_the_same_models_build_on_postgres(
     with closing(Warehouse("duckdb")) as duck:
         duck_demand = daily_demand(duck, "duckdb")
     duck_totals = data.totals(lo, hi)
-    with env(LAKESHOP_HOME=str(home), LAKESHOP_DASHBOARD_TARGET="postgres", **pg_env):
+    # MLFLOW_TRACKING_URI, as an earlier mlflow.set_tracking_uri() in this process leaves it:
+    # the run still goes to this home's store
+    stray = f"sqlite:///{home / 'stray.db'}"
+    with env(
+        LAKESHOP_HOME=str(home), LAKESHOP_DASHBOARD_TARGET="postgres", MLFLOW_TRACKING_URI=stray,
+        **pg_env,
+    ):  # fmt: skip
         with closing(Warehouse("postgres")) as pg:
             pg_demand = daily_demand(pg, "postgres")
         assert data.gold() == "ci_test_gold"
@@ -386,6 +392,11 @@ def test_the_same_models_build_on_postgres(
         assert cur.fetchone() == (duck_demand["category_slug"].nunique() * 2 * 28, 1)
         cur.execute("select count(*) from ci_test_forecast.inventory_outlook where runs_out")
         assert cur.fetchone() == (int(result.inventory["runs_out"].sum()),)
+    import mlflow
+
+    store = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    assert store.get_run(result.run_id).data.params["target"] == "postgres"
+    assert not (home / "stray.db").exists()
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -568,6 +579,47 @@ def test_an_order_moved_in_time_leaves_its_old_day(built: Dbt, mariadb: MariaDB)
         _table_state(built)["gold.agg_daily_product_sales"]
         == (incremental["gold.agg_daily_product_sales"])
     )
+
+
+def test_moving_a_checkout_to_another_customer_releases_its_duplicate(
+    built: Dbt, mariadb: MariaDB
+) -> None:
+    """An order held as a duplicate_submission of an earlier checkout is valid once that
+    checkout moves to another customer. The property test found it (by chance, its rows
+    are picked by the server's RAND()): silver re-validated the orders of the customer an
+    order moved to, not of the one it left, so the duplicate stayed held until a full
+    refresh."""
+    duplicate, customer, total, placed = built.query(
+        "select order_id, customer_id, total_amount, placed_at from silver.int_orders_validated"
+        " where is_current and quarantine_reason = 'duplicate_submission'"
+        " order by order_id limit 1"
+    )[0]
+    (original,) = built.query(
+        "select order_id from silver.int_orders_validated where is_current"
+        f" and customer_id = {customer} and total_amount = {total}"
+        f" and placed_at <= '{placed}' and order_id <> {duplicate}"
+        " order by placed_at desc, order_id desc limit 1"
+    )[0]
+    (other,) = built.query(
+        f"select min(customer_id) from silver.customers where customer_id <> {customer}"
+    )[0]
+    with mariadb.connect(config.SHOP_DATABASE) as conn, conn.cursor() as cur:
+        cur.execute(
+            "update orders set customer_id = %s, shipping_address_id = null where order_id = %s",
+            (other, original),
+        )
+        conn.commit()
+    _cdc_into(built, mariadb)
+    built.ok("build")
+    assert built.query(f"select count(*) from silver.orders where order_id = {duplicate}") == [(1,)]
+    assert built.query(f"select count(*) from gold.fct_orders where order_id = {duplicate}") == [
+        (1,)
+    ]
+    incremental = _table_state(built)
+    built.ok("build", "--full-refresh")
+    refreshed = _table_state(built)
+    for name in incremental:
+        assert incremental[name] == refreshed[name], name
 
 
 def test_the_salt_is_in_no_artifact_docs_page_or_view(built: Dbt, mariadb: MariaDB) -> None:

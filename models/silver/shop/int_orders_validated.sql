@@ -12,8 +12,8 @@
     orders and orders_quarantine are views on the current rows of this table.
 
     Incremental: a run re-validates only the affected orders, those whose latest change is
-    newer than the last run's watermark, every order of a customer who changed or placed a
-    changed order (orphan and duplicate checks look at them), orders held as future_date (time
+    newer than the last run's watermark, every order of a customer who changed, placed a
+    changed order or had it before the change (orphan and duplicate checks look at them), orders held as future_date (time
     moves on), and everything after a new snapshot generation. Keys that stopped being current
     stay as rows with is_current false, so delete+insert replaces them like any other.
 
@@ -104,6 +104,17 @@ touched_customers as (
 
     select order_changes.customer_id
     from order_changes
+    cross join previous_run
+    where order_changes.cdc_seq > previous_run.watermark
+
+    union
+
+    -- the customer a changed order belonged to before: moved to another customer (or
+    -- deleted), it may leave an order of the old one that is no longer a duplicate
+    select previous_orders.customer_id
+    from {{ this }} as previous_orders
+    inner join order_changes
+        on previous_orders.order_id = order_changes.order_id
     cross join previous_run
     where order_changes.cdc_seq > previous_run.watermark
 
