@@ -271,20 +271,26 @@ def inventory(shares: pd.DataFrame, forecast: pd.DataFrame, start: dt.date) -> p
 
 # -- tracking ---------------------------------------------------------------------------------
 def tracking_uri() -> str:
+    """$LAKESHOP_MLFLOW_TRACKING_URI, else a SQLite store under $LAKESHOP_HOME/mlflow. Not
+    MLFLOW_TRACKING_URI: mlflow.set_tracking_uri() sets that variable for the whole process
+    and its children, so one home's store would leak into the next."""
+    configured = os.environ.get("LAKESHOP_MLFLOW_TRACKING_URI")
+    if configured:
+        return configured
     folder = config.home() / "mlflow"
     folder.mkdir(parents=True, exist_ok=True)
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{folder / 'mlflow.db'}"
+    return f"sqlite:///{folder / 'mlflow.db'}"
 
 
 def _log_run(params: dict[str, Any], accuracy: pd.DataFrame, fitted: dict[str, Any]) -> str:
+    """One MLflow run, through a client bound to this home's store (no global state)."""
     import logging
 
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(tracking_uri())
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri())
     experiment = client.get_experiment_by_name(EXPERIMENT)
     experiment_id = (
         experiment.experiment_id
@@ -293,17 +299,26 @@ def _log_run(params: dict[str, Any], accuracy: pd.DataFrame, fitted: dict[str, A
             EXPERIMENT, artifact_location=(config.home() / "mlflow" / "artifacts").as_uri()
         )
     )
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.log_params(params)
+    run = client.create_run(
+        experiment_id, tags={"mlflow.runName": f"forecast {params['trained_through']}"}
+    )
+    run_id = str(run.info.run_id)
+    try:
+        for key, value in params.items():
+            client.log_param(run_id, key, value)
         for row in accuracy.itertuples():
             name = "model" if row.model == MODEL else "baseline"
-            mlflow.log_metric(f"{row.target}_smape_{name}", float(row.smape))
-            mlflow.log_metric(f"{row.target}_mase_{name}", float(row.mase))
+            client.log_metric(run_id, f"{row.target}_smape_{name}", float(row.smape))
+            client.log_metric(run_id, f"{row.target}_mase_{name}", float(row.mase))
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "statsforecast.pkl"
             path.write_bytes(pickle.dumps(fitted))
-            mlflow.log_artifact(str(path), "model")
-        return str(run.info.run_id)
+            client.log_artifact(run_id, str(path), "model")
+    except BaseException:
+        client.set_terminated(run_id, "FAILED")
+        raise
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
 
 
 # -- the command ------------------------------------------------------------------------------

@@ -171,8 +171,7 @@ def test_the_backtest_beats_seasonal_naive_and_is_in_mlflow(demo: Demo) -> None:
     assert actual == pytest.approx(float(gold_units))
 
     (run_id,) = {v[2] for v in accuracy.values()}
-    mlflow.set_tracking_uri(f"sqlite:///{demo.home / 'mlflow' / 'mlflow.db'}")
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{demo.home / 'mlflow' / 'mlflow.db'}")
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["model"] == "AutoETS(season_length=7)"
