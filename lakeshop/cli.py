@@ -71,6 +71,14 @@ def _lifecycle(action: str, services: Sequence[Any], title: str, head: str) -> i
     return 0
 
 
+def _lifecycle_action(parser: argparse.ArgumentParser) -> None:
+    """start (the default), stop or status of a set of processes stopped by PID."""
+    parser.add_argument(
+        "action", nargs="?", default="start", choices=["start", "stop", "status"],
+        help="what to do (default start)",
+    )  # fmt: skip
+
+
 def cmd_services(args: argparse.Namespace) -> int:
     from sandbox.services import all_services
 
@@ -582,10 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
             "PID with `stop`."
         ),
     )
-    p.add_argument(
-        "action", nargs="?", default="start", choices=["start", "stop", "status"],
-        help="what to do (default start)",
-    )  # fmt: skip
+    _lifecycle_action(p)
     p.set_defaults(func=cmd_orchestrate)
 
     p = sub.add_parser(
@@ -598,10 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(default 8501), stopped by PID with `stop`."
         ),
     )
-    p.add_argument(
-        "action", nargs="?", default="start", choices=["start", "stop", "status"],
-        help="what to do (default start)",
-    )  # fmt: skip
+    _lifecycle_action(p)
     p.add_argument("--target", help="dbt target whose warehouse to read (default duckdb)")
     p.set_defaults(func=cmd_dashboard)
 

@@ -26,7 +26,6 @@ writes are plain SQL through lakeshop.warehouse, so DuckDB and PostgreSQL both w
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import pickle
@@ -39,8 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ingestion import config
-from ingestion.destinations import warehouse_lock
-from lakeshop.warehouse import Warehouse, layer_schema, quote
+from lakeshop.warehouse import Warehouse, layer_schema, looking, quote, writing
 
 HORIZON = 28
 SEASON = 7
@@ -330,15 +328,10 @@ def run_forecast(target: str = "duckdb") -> Result:
     kind = target_type(target) or target
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    lock = warehouse_lock(shared=True) if kind == "duckdb" else contextlib.nullcontext()
-    with lock:
-        reader = Warehouse(kind)
-        try:
-            demand = daily_demand(reader, target)
-            last = demand["ds"].max().date()
-            shares = product_shares(reader, target, last - dt.timedelta(days=HORIZON - 1))
-        finally:
-            reader.close()
+    with looking(kind) as reader:
+        demand = daily_demand(reader, target)
+        last = demand["ds"].max().date()
+        shares = product_shares(reader, target, last - dt.timedelta(days=HORIZON - 1))
     seconds["read"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -372,13 +365,8 @@ def run_forecast(target: str = "duckdb") -> Result:
     }
     started = time.perf_counter()
     schema = layer_schema(target, "forecast")
-    lock = warehouse_lock() if kind == "duckdb" else contextlib.nullcontext()
-    with lock:
-        writer = Warehouse(kind, read_only=False)
-        try:
-            for name, frame in tables.items():
-                writer.replace_table(schema, name, frame)
-        finally:
-            writer.close()
+    with writing(kind) as writer:
+        for name, frame in tables.items():
+            writer.replace_table(schema, name, frame)
     seconds["write"] = time.perf_counter() - started
     return Result(run_id, int(params["series"]), last, accuracy, forecast, stock, seconds)

@@ -139,6 +139,18 @@ def _plain(value: Any) -> Any:
 
 
 @contextlib.contextmanager
+def writing(target_type: str) -> Iterator[Warehouse]:
+    """A read-write connection under the warehouse's exclusive advisory lock (DuckDB)."""
+    lock = warehouse_lock() if target_type == "duckdb" else contextlib.nullcontext()
+    with lock:
+        wh = Warehouse(target_type, read_only=False)
+        try:
+            yield wh
+        finally:
+            wh.close()
+
+
+@contextlib.contextmanager
 def looking(
     target_type: str, *, shared: bool = True, wait: float | None = None
 ) -> Iterator[Warehouse]:
