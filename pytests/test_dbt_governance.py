@@ -91,6 +91,20 @@ def test_every_incremental_model_has_a_unit_test_of_its_incremental_branch(
     assert incremental <= covered, sorted(incremental - covered)
 
 
+def test_every_relation_name_fits_every_target(manifest: dict[str, Any]) -> None:
+    """PostgreSQL and Redshift cut identifiers at 63 characters (127 on Redshift) and
+    dbt refuses a longer relation: a unit test's name is the relation its fixture builds
+    (one of 69 failed only on the PostgreSQL target in CI)."""
+    named = [
+        *(n["alias"] or n["name"] for n in _models(manifest).values()),
+        *(t["name"] for t in manifest["unit_tests"].values()),
+        *(n["alias"] or n["name"] for n in manifest["nodes"].values()
+          if n["resource_type"] in {"seed", "snapshot"}),
+    ]  # fmt: skip
+    too_long = sorted(n for n in named if len(n) > 63)
+    assert not too_long, too_long
+
+
 def _layer_schemas(tmp_path: Path, target: str, extra: dict[str, str]) -> set[str]:
     out = tmp_path / target
     done = subprocess.run(

@@ -20,7 +20,7 @@ import pytest
 
 from ingestion import config
 from ingestion.mysql_cdc.helpers import ServerSettingError
-from ingestion.mysql_cdc.runner import sync
+from ingestion.mysql_cdc.runner import sync, verify_target
 from ingestion.mysql_cdc.stream import DDL_TABLE
 from pytests.cdc_support import (
     NAMING,
@@ -745,7 +745,11 @@ def test_postgres_warehouse(mariadb: MariaDB, postgres: Postgres, workdir: Path)
         _exec(mariadb, "cdc_pg", "UPDATE orders SET status = 'Disputed' WHERE orderNumber = 10100",
               "UPDATE orderdetails SET productCode = 'S10_1678' WHERE orderNumber = 10100 AND productCode = 'S18_1749'")  # fmt: skip
         result = sync(url, "warehouse", quiet=True)
+        verified = verify_target(url, "warehouse")  # its landed-state queries on PostgreSQL
     assert result.change_rows == 3  # one update, and a key update as delete + insert
+    assert verified.differing == 0 and verified.checks["orderdetails"].rows == 2996, [
+        c.line() for c in verified.checks.values()
+    ]
     conn = psycopg2.connect(postgres.address())
     try:
         assert_equivalent(mariadb, "cdc_pg", None, connection=PgAsDuck(conn))

@@ -221,6 +221,22 @@ class Landed:
         return table if table is not None else pa.table({})
 
 
+def generation_start(landed: Landed, info: TableInfo, table: str, until: str) -> str | None:
+    """The start of the table's latest generation complete at ``until``: its last snapshot
+    row is at or before it (a generation without rows, a truncate, at its start). A later
+    generation, or one still being read at ``until``, does not count: as of ``until`` the
+    table's state is the earlier generation's and the changes after it."""
+    start = landed.query(
+        f"select max(g.start_seq) as s from {landed.name('_cdc_snapshots')} as g "
+        "where g.table_name = %s and g.status = 'done' and coalesce(("
+        f"select max(r._cdc_seq) from {table} as r "
+        "where r._cdc_snapshot_id = g.snapshot_id and r._cdc_op = 'snapshot'), g.start_seq) <= %s",
+        info.name,
+        until,
+    )
+    return start.column(0)[0].as_py() if start.num_rows else None
+
+
 def landed_rows(
     landed: Landed, info: TableInfo, as_of: Position | None = None
 ) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -229,12 +245,8 @@ def landed_rows(
     table = landed.name(NAMING.normalize_identifier(info.name))
     names = {c.name: NAMING.normalize_identifier(c.name) for c in info.columns}
     pk = ", ".join(names[c] for c in info.primary_key)
-    start = landed.query(
-        f"select max(start_seq) as s from {landed.name('_cdc_snapshots')} where table_name = %s and status = 'done'",
-        info.name,
-    )
-    since = start.column(0)[0].as_py() if start.num_rows else None
     until = seq(as_of.index, as_of.pos, 9_999_999_999) if as_of else "999999"
+    since = generation_start(landed, info, table, until)
     rows = landed.query(
         f"select * from (select *, row_number() over (partition by {pk} order by _cdc_seq desc) as rn "
         f"from {table} where _cdc_seq >= %s and _cdc_seq <= %s) as latest where rn = 1 and _cdc_op <> 'delete'",
@@ -288,12 +300,8 @@ def landed_hashes_duckdb(
     present = set(landed.query(f"select * from {table} limit 0").column_names)
     names = {c.name: NAMING.normalize_identifier(c.name) for c in info.columns}
     pk = ", ".join(f'"{names[c]}"' for c in info.primary_key)
-    start = landed.query(
-        f"select max(start_seq) as s from {landed.name('_cdc_snapshots')} where table_name = %s and status = 'done'",
-        info.name,
-    )
-    since = start.column(0)[0].as_py() if start.num_rows else None
     until = seq(as_of.index, as_of.pos, 9_999_999_999) if as_of else "999999"
+    since = generation_start(landed, info, table, until)
     texts = ", ".join(
         canonical_duckdb(c, names[c.name] if names[c.name] in present else None)
         for c in info.columns
