@@ -179,9 +179,7 @@ def test_verify_reports_zero_then_finds_and_repairs_a_corrupted_row(
     assert live.differing == 0, [c.line() for c in live.checks.values() if c.keys]
 
 
-def test_verify_as_of_a_position_before_a_later_generation(
-    mariadb: MariaDB, workdir: Path
-) -> None:
+def test_verify_as_of_a_position_before_a_later_generation(mariadb: MariaDB, workdir: Path) -> None:
     """A source snapshot taken at P, then an ALTER with a default (a new generation of the
     table, read after P): the landed state as of P is the old generation's. Before, the new
     generation's start, later than P, cut every row off (the live verify in CI: 110 of 110
