@@ -125,7 +125,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 def cmd_forecast(args: argparse.Namespace) -> int:
     from lakeshop.forecast import BASELINE, HORIZON, MODEL, run_forecast, tracking_uri
 
-    result = run_forecast(args.target)
+    result = run_forecast(args.target, args.history_from)
     rows: list[tuple[object, ...]] = [
         ("series", f"{result.series} (revenue and units per category)"),
         ("trained through", result.trained_through.isoformat()),
@@ -620,6 +620,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--target", default="duckdb", help="dbt target to read and write (default duckdb)"
+    )
+    p.add_argument(
+        "--history-from",
+        type=dt.date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="train on the days from this one on (after a week or more without any sale, "
+        "which lakeshop forecast otherwise refuses to fit across)",
     )
     p.set_defaults(func=cmd_forecast)
 

@@ -4,6 +4,8 @@ record of every retrain.
 - **Series**: daily net revenue and units per category, from the gold marts
   (`agg_daily_product_sales` joined to `dim_products`), every day from the first sale to the
   last complete day (the latest day is still filling up and is left out), no sale = 0.
+  A week or more without any sale in the whole shop is missing data, not demand: the run
+  stops and names it (``--history-from`` trains on the days after a real closure).
 - **Model**: statsforecast's AutoETS with a weekly season (the shop sells by weekday and
   grows), fitted per series; its 80% and 95% prediction intervals.
 - **Backtest**: the last 28 complete days held out, the model fitted on what comes before
@@ -42,6 +44,7 @@ from lakeshop.warehouse import Warehouse, layer_schema, looking, quote, writing
 
 HORIZON = 28
 SEASON = 7
+GAP_DAYS = 7  # a week without any sale in the whole shop is missing data, not demand
 LEVELS = (80, 95)
 TARGETS = ("revenue", "units")
 MODEL = "AutoETS"
@@ -71,9 +74,9 @@ class Result:
 
 
 # -- reading gold -----------------------------------------------------------------------------
-def daily_demand(wh: Warehouse, target: str) -> pd.DataFrame:
-    """category_slug, ds, revenue, units: every day from the first sale to the last complete
-    day, per category, with 0 on days without a sale."""
+def daily_demand(wh: Warehouse, target: str, since: dt.date | None = None) -> pd.DataFrame:
+    """category_slug, ds, revenue, units: every day from the first sale (on or after
+    ``since``) to the last complete day, per category, with 0 on days without a sale."""
     gold = quote(layer_schema(target, "gold"))
     raw = wh.frame(
         f"""
@@ -81,12 +84,16 @@ def daily_demand(wh: Warehouse, target: str) -> pd.DataFrame:
                sum(sales.net_amount) as revenue, sum(sales.unit_count) as units
         from {gold}.agg_daily_product_sales as sales
         inner join {gold}.dim_products as products on sales.product_id = products.product_id
+        where sales.order_date >= ?
         group by 1, 2
-        """
+        """,
+        [since or dt.date(1, 1, 1)],
     )
     if raw.empty:
         raise RuntimeError(
             "gold.agg_daily_product_sales is empty: build the models first (lakeshop build)"
+            if since is None
+            else f"gold.agg_daily_product_sales has no sale on or after {since}"
         )
     raw["ds"] = pd.to_datetime(raw["ds"])
     raw["revenue"] = raw["revenue"].astype(float)
@@ -98,6 +105,15 @@ def daily_demand(wh: Warehouse, target: str) -> pd.DataFrame:
             f"{len(days)} days of sales are too few to forecast {HORIZON} days "
             f"(need {HORIZON + 4 * SEASON}): seed a longer history (lakeshop shop seed --days)"
         )
+    gap = longest_gap(raw.loc[raw["ds"] <= last_complete, "ds"], days)
+    if gap is not None and (gap[1] - gap[0]).days + 1 >= GAP_DAYS:
+        start, end = (d.date() for d in gap)
+        raise RuntimeError(
+            f"no sale at all from {start} to {end} ({(end - start).days + 1} days): the "
+            "history has a gap (days not loaded?), and a model fitted across it forecasts the "
+            "gap; load those days, or train on the days after it: lakeshop forecast "
+            f"--history-from {end + dt.timedelta(days=1)}"
+        )
     grid = pd.MultiIndex.from_product(
         [sorted(raw["category_slug"].unique()), days], names=["category_slug", "ds"]
     )
@@ -107,6 +123,23 @@ def daily_demand(wh: Warehouse, target: str) -> pd.DataFrame:
         .reset_index()
         .sort_values(["category_slug", "ds"], ignore_index=True)
     )
+
+
+def longest_gap(
+    sold_on: pd.Series, days: pd.DatetimeIndex
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last day of the longest run of ``days`` without any sale in the shop."""
+    empty = ~days.isin(pd.DatetimeIndex(sold_on.unique()))
+    best: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    run_start = None
+    for day, is_empty in zip(days, empty, strict=True):
+        if not is_empty:
+            run_start = None
+            continue
+        run_start = day if run_start is None else run_start
+        if best is None or (day - run_start) > (best[1] - best[0]):
+            best = (run_start, day)
+    return best
 
 
 def product_shares(wh: Warehouse, target: str, since: dt.date) -> pd.DataFrame:
@@ -320,7 +353,7 @@ def _log_run(params: dict[str, Any], accuracy: pd.DataFrame, fitted: dict[str, A
 
 
 # -- the command ------------------------------------------------------------------------------
-def run_forecast(target: str = "duckdb") -> Result:
+def run_forecast(target: str = "duckdb", history_from: dt.date | None = None) -> Result:
     import time
 
     from lakeshop.dbt_runner import target_type
@@ -329,7 +362,7 @@ def run_forecast(target: str = "duckdb") -> Result:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     with looking(kind) as reader:
-        demand = daily_demand(reader, target)
+        demand = daily_demand(reader, target, history_from)
         last = demand["ds"].max().date()
         shares = product_shares(reader, target, last - dt.timedelta(days=HORIZON - 1))
     seconds["read"] = time.perf_counter() - started

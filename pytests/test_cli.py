@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -127,3 +128,49 @@ def test_summary_is_aligned() -> None:
     out = io.StringIO()
     text = summary("done", [("a", 1), ("longer", 2)], stream=out)
     assert text.splitlines()[2] == "a       1" and text.splitlines()[3] == "longer  2"
+
+
+def _gold_with_history(path: Path, days: list[str]) -> None:
+    """A warehouse whose gold marts hold one sale of one product on each of ``days``."""
+    import duckdb
+
+    with duckdb.connect(str(path)) as duck:
+        duck.execute("create schema gold")
+        duck.execute(
+            "create table gold.dim_products (product_id int, product_title varchar, "
+            "category_slug varchar, stock_quantity int, is_active boolean)"
+        )
+        duck.execute("insert into gold.dim_products values (1, 'Mascara', 'beauty', 99, true)")
+        duck.execute(
+            "create table gold.agg_daily_product_sales "
+            "(order_date date, product_id int, net_amount decimal(18, 2), unit_count int)"
+        )
+        duck.executemany(
+            "insert into gold.agg_daily_product_sales values (?, 1, 10 * ?, ?)",
+            [(d, 1 + i % 7, 1 + i % 7) for i, d in enumerate(days)],
+        )
+
+
+def test_forecast_refuses_a_history_with_a_month_missing() -> None:
+    """A shop whose load left out a month (the 1M bench shop: history to 31 October, then
+    only today's traffic) is not forecast across the gap: a model fitted on a month of zeros
+    forecasts zeros and loses to the baseline (sMAPE 198.6 vs 96.1 there). One line names
+    the fix; --history-from trains on the days after a gap the shop really had."""
+    import datetime as dt
+
+    home = make_home("lakeshop-forecast-gap-")
+    first = dt.date(2026, 6, 1)
+    days = [first + dt.timedelta(days=i) for i in range(200)]
+    gap = (dt.date(2026, 9, 1), dt.date(2026, 9, 30))
+    kept = [d.isoformat() for d in days if not gap[0] <= d <= gap[1]]
+    _gold_with_history(home / "warehouse.duckdb", kept)
+    done = run("forecast", env={"LAKESHOP_HOME": str(home)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "no sale at all from 2026-09-01 to 2026-09-30 (30 days)" in lines[0], lines[0]
+    assert "--history-from 2026-10-01" in lines[0], lines[0]
+    # after the gap: 77 days with sales, forecast with no gap left in the history
+    after = run("forecast", "--history-from", "2026-10-01", env={"LAKESHOP_HOME": str(home)})
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert re.search(r"trained through +2026-12-16", after.stdout), after.stdout
