@@ -174,3 +174,15 @@ def test_forecast_refuses_a_history_with_a_month_missing() -> None:
     after = run("forecast", "--history-from", "2026-10-01", env={"LAKESHOP_HOME": str(home)})
     assert after.returncode == 0, after.stdout + after.stderr
     assert re.search(r"trained through +2026-12-16", after.stdout), after.stdout
+    # a gap up to the last complete day (history to 31 October, then only today's orders)
+    # has no day after it to train on: the line says the history stops, not --history-from
+    tail = make_home("lakeshop-forecast-tail-")
+    _gold_with_history(
+        tail / "warehouse.duckdb", [d.isoformat() for d in days[:153]] + ["2026-12-02"]
+    )
+    done = run("forecast", env={"LAKESHOP_HOME": str(tail)})
+    assert done.returncode == 1, done.stdout + done.stderr
+    line = done.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line, line
+    assert "no sale at all from 2026-11-01 to 2026-12-01 (31 days)" in line, line
+    assert "the history stops on 2026-10-31" in line and "--history-from" not in line, line

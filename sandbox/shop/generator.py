@@ -39,6 +39,9 @@ MALFORMED_EMAILS = ["{u} at {d}", "{u}@", "@{d}", "{u} {u}@{d}", "n/a", "{u}@@{d
 MALFORMED_PHONES = ["12", "call me", "000-000", "+49 (0) abc", "-", "phone"]
 ORPHAN_CUSTOMER_BASE = 900_000_000
 ORPHAN_PRODUCT_BASE = 900_000_000
+# future_date dirt lands 3 to 10 years after the history: far enough that the calendar does not
+# catch up with it while a fixed-date test shop is in use (a month ahead did, and was released)
+FUTURE_MIN_DAYS, FUTURE_MAX_DAYS = 3 * 365, 10 * 365
 
 
 @dataclass(frozen=True)
@@ -293,7 +296,9 @@ class Generator:
         future = dirt_rng.random(n_orders) < rate
         created_o = o_placed.copy()
         o_placed = np.where(
-            future, cfg.end_us + dirt_rng.integers(30, 5 * 365, n_orders) * US_PER_DAY, o_placed
+            future,
+            cfg.end_us + dirt_rng.integers(FUTURE_MIN_DAYS, FUTURE_MAX_DAYS, n_orders) * US_PER_DAY,
+            o_placed,
         )
         neg_q = dirt_rng.random(n_it) < rate
         it_qty = np.where(neg_q, -it_qty, it_qty)
