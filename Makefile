@@ -61,7 +61,7 @@ node-tools:
 ## (pytests/conftest.py), with services and dbt artefacts of its own.
 PYTEST_WORKERS ?= 2
 pytest: venv
-	$(BIN)/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+	$(BIN)/pytest --durations=30 $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 bench-seed: venv
 	$(BIN)/python bench/seed_1m.py
