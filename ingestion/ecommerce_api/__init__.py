@@ -196,6 +196,9 @@ def ecommerce_api(
                 else {},
             },
             "processing_steps": [{"map": record_step(sensitive_fields.get(name, {}), salt)}],
+            # each resource pages on a thread of its own: while the API renders one page,
+            # another is parsed and mapped here (2 cores: server and client both busy)
+            "parallelized": True,
         }
         if cursors and name in cursors:
             param, cursor_path = cursors[name]

@@ -85,6 +85,13 @@ class PathTally:
             self.total_from = "the X-Total-Count header"
 
 
+def _parsed(body: Any) -> Callable[..., Any]:
+    def json(**_: Any) -> Any:
+        return body
+
+    return json
+
+
 def _is_html(response: requests.Response) -> bool:
     kind = response.headers.get("Content-Type", "")
     return "html" in kind or response.content.lstrip()[:1] == b"<"
@@ -125,7 +132,9 @@ class ResilientSession(requests.Session):
         self.timeout = timeout
         self.max_throttled = max_throttled
         self.stats = HttpStats()
-        # data pages only (GET): login and refresh exchanges are never kept, nor counted
+        # data pages only (GET), as the bytes received: login and refresh exchanges are never
+        # kept, nor counted; only when something stores them (the lake's raw pages)
+        self.capture = True
         self.captured: list[dict[str, Any]] = []
         self.tallies: dict[str, PathTally] = {}
         # called with (url, body) after every good page, e.g. to draw a progress line
@@ -138,13 +147,14 @@ class ResilientSession(requests.Session):
 
     def _keep(self, url: str, response: requests.Response, body: Any) -> None:
         """A data page: counted, tallied for the completeness check, kept for the lake."""
-        with self._lock:
+        with self._lock:  # resources are fetched on several threads
             self.stats.pages += 1
             self.tallies.setdefault(urlparse(url).path, PathTally()).add(body, response.headers)
-            self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
-                                  "status": response.status_code, "body": body})  # fmt: skip
-        if self.on_page is not None:
-            self.on_page(url, body)
+            if self.capture:
+                self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
+                                      "status": response.status_code, "content": response.content})  # fmt: skip
+            if self.on_page is not None:
+                self.on_page(url, body)
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(self._rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1))))
@@ -205,6 +215,9 @@ class ResilientSession(requests.Session):
                     else:
                         if request.method == "GET":
                             self._keep(url, response, body)
+                        # the paginator and the data selector each call response.json(): they
+                        # get this parse instead of two more (the kept copy is the bytes)
+                        response.json = _parsed(body)  # type: ignore[method-assign]
                         return dispatch_hook("response", hooks, response, **kwargs)
                 elif response.status_code == 404:
                     raise ApiPageError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -60,6 +61,7 @@ class ApiResult:
     records: int = 0
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
+    steps: dict[str, float] = field(default_factory=dict)  # wall seconds per dlt step
 
 
 def make_auth(base_url: str, kind: str) -> AuthBase | None:
@@ -121,7 +123,8 @@ def check_complete(
 def protect_pages(
     pages: list[dict[str, Any]], sensitive_fields: Mapping[str, Mapping[str, str]]
 ) -> list[dict[str, Any]]:
-    """The raw pages with the same fields dropped or hashed as in the tables."""
+    """The raw pages (their bodies parsed from the bytes received) with the same fields
+    dropped or hashed as in the tables."""
     salt = pii_salt()
     paths = {"/" + RESOURCES[n][0]: n for n in sensitive_fields if n in RESOURCES}
     for page in pages:
@@ -129,6 +132,8 @@ def protect_pages(
             (n for p, n in paths.items() if urlparse(page["url"]).path.rstrip("/").endswith(p)),
             None,
         )
+        if "content" in page:
+            page["body"] = json.loads(page.pop("content"))
         body = page["body"]
         if name is None:
             continue
@@ -202,6 +207,7 @@ def sync_api(
     paging = Paging(paging) if isinstance(paging, str) else paging
     started = time.monotonic()
     session = session or ResilientSession()
+    session.capture = "lake" in targets
     result = ApiResult(http=session.stats)
     progress = Progress("api", unit="pages", quiet=quiet)
     records = 0
@@ -232,7 +238,9 @@ def sync_api(
         result.messages += destinations.repair_interrupted_commits(pipe)
         before = _versions(pipe)
         try:
+            step = time.monotonic()
             pipe.extract(source, loader_file_format="parquet")
+            result.steps["extract"] = time.monotonic() - step
             result.messages += check_complete(session.tallies, resources, path_prefix, paging)
         except BaseException:
             # nothing half-extracted stays behind for the next run to load, and the local state
@@ -240,8 +248,12 @@ def sync_api(
             pipe.abort_packages()
             destinations.discard_abandoned_extracts(pipe)
             raise
+        step = time.monotonic()
         normalized = pipe.normalize()
-        pipe.load()
+        result.steps["normalize"] = time.monotonic() - step
+        step = time.monotonic()
+        pipe.load()  # the scd2 merge runs here, in the warehouse
+        result.steps["load"] = time.monotonic() - step
         result.rows = dict(normalized.row_counts)
         after = _versions(pipe)
         for table, fetched in result.rows.items():
