@@ -108,17 +108,17 @@ def daily_demand(wh: Warehouse, target: str, since: dt.date | None = None) -> pd
     gap = longest_gap(raw.loc[raw["ds"] <= last_complete, "ds"], days)
     if gap is not None and (gap[1] - gap[0]).days + 1 >= GAP_DAYS:
         start, end = (d.date() for d in gap)
+        empty = f"no sale at all from {start} to {end} ({(end - start).days + 1} days)"
         if gap[1] == last_complete:  # nothing complete after it to train on
             raise RuntimeError(
-                f"no sale at all from {start} to {end} ({(end - start).days + 1} days), up to "
-                f"the last complete day: the history stops on {start - dt.timedelta(days=1)} "
-                "(ingestion behind, or days not loaded?), and a forecast from there would "
-                "predict days already past; load those days (lakeshop ingest), then build"
+                f"{empty}, up to the last complete day: the history stops on "
+                f"{start - dt.timedelta(days=1)} (ingestion behind, or days not loaded?), and a "
+                "forecast from there would predict days already past; load those days "
+                "(lakeshop ingest), then build"
             )
         raise RuntimeError(
-            f"no sale at all from {start} to {end} ({(end - start).days + 1} days): the "
-            "history has a gap (days not loaded?), and a model fitted across it forecasts the "
-            "gap; load those days, or train on the days after it: lakeshop forecast "
+            f"{empty}: the history has a gap (days not loaded?), and a model fitted across it "
+            "forecasts the gap; load those days, or train on the days after it: lakeshop forecast "
             f"--history-from {end + dt.timedelta(days=1)}"
         )
     grid = pd.MultiIndex.from_product(
