@@ -309,7 +309,7 @@ def test_incremental_run_equals_full_refresh_and_quarantine_history_survives(
     assert history_after >= history_before
 
     # a full refresh from the whole change log gives exactly the incremental result
-    built.ok("build", "--full-refresh")
+    built.ok("run", "--full-refresh")
     refreshed = _table_state(built)
     assert set(incremental) == set(refreshed)
     for name in incremental:
@@ -545,7 +545,7 @@ def test_a_released_order_reaches_gold_in_a_run_with_nothing_new(
         (1,)
     ]
     incremental = _table_state(built)
-    built.ok("build", "--full-refresh", *released)
+    built.ok("run", "--full-refresh", *released)
     refreshed = _table_state(built)
     for name in incremental:
         assert incremental[name] == refreshed[name], name
@@ -554,8 +554,7 @@ def test_a_released_order_reaches_gold_in_a_run_with_nothing_new(
         cur.execute("delete from order_items where order_id = %s", (order,))
         cur.execute("delete from orders where order_id = %s", (order,))
         conn.commit()
-    _cdc_into(built, mariadb)
-    built.ok("build")
+    _cdc_into(built, mariadb)  # the next build takes the deletion
 
 
 def test_an_order_moved_in_time_leaves_its_old_day(built: Dbt, mariadb: MariaDB) -> None:
@@ -577,7 +576,7 @@ def test_an_order_moved_in_time_leaves_its_old_day(built: Dbt, mariadb: MariaDB)
     moved = built.query(f"select order_date from gold.fct_orders where order_id = {order}")
     assert moved and moved[0][0] != day
     incremental = _table_state(built)
-    built.ok("build", "--full-refresh")
+    built.ok("run", "--full-refresh")
     assert (
         _table_state(built)["gold.agg_daily_product_sales"]
         == (incremental["gold.agg_daily_product_sales"])
@@ -619,7 +618,7 @@ def test_moving_a_checkout_to_another_customer_releases_its_duplicate(
         (1,)
     ]
     incremental = _table_state(built)
-    built.ok("build", "--full-refresh")
+    built.ok("run", "--full-refresh")
     refreshed = _table_state(built)
     for name in incremental:
         assert incremental[name] == refreshed[name], name
@@ -789,7 +788,7 @@ def test_a_changed_only_build_builds_the_nodes_with_new_input(built: Dbt, mariad
     assert not {m for m in models if "ecommerce_api" in m or m.startswith("api_")}, models
     changed_only = _table_state(built)
 
-    built.ok("build", "--full-refresh")
+    built.ok("run", "--full-refresh")
     refreshed = _table_state(built)
     assert set(changed_only) == set(refreshed)
     for name in changed_only:
