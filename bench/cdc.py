@@ -92,35 +92,54 @@ def main() -> None:
         fill(db, "snap", args.rows)
         n = args.rows
 
-        # 1. snapshot: lakeshop vs dlt sql_database (pyarrow backend), same table, same destination
-        ours, theirs = [], []
-        for run in range(args.runs):
-            pipe = dlt.pipeline(f"ours{run}", destination=dlt.destinations.duckdb(str(home / f"ours{run}.duckdb")),
-                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
-            ours.append(
-                timed(
-                    lambda p=pipe: p.run(
-                        mysql_cdc(credentials=root_url, include=["snap"], max_rows=10**9)
-                    )
-                )
-            )
-            from dlt.sources.sql_database import sql_table
+        # 1. snapshot: lakeshop (chunks through connectorx, and through pymysql inside the
+        #    transaction) vs dlt sql_database with its pyarrow and connectorx backends, same
+        #    table, same destination; the floors: the C client and connectorx reading the table
+        import connectorx
+        from dlt.sources.sql_database import sql_table
 
-            ref = dlt.pipeline(f"ref{run}", destination=dlt.destinations.duckdb(str(home / f"ref{run}.duckdb")),
-                               dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
-            table = sql_table(credentials=f"mysql+pymysql://root@127.0.0.1:{db.port}/bench", table="snap",
-                              backend="pyarrow", chunk_size=50_000)  # fmt: skip
-            theirs.append(timed(lambda p=ref, t=table: p.run(t)))
+        cx_url = f"mysql://root:@127.0.0.1:{db.port}/bench"
+        sqla_url = f"mysql+pymysql://root@127.0.0.1:{db.port}/bench"
+        times: dict[str, list[float]] = {}
+
+        def pipeline(name: str) -> dlt.Pipeline:
+            return dlt.pipeline(name, destination=dlt.destinations.duckdb(str(home / f"{name}.duckdb")),
+                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
+
+        def lakeshop(name: str, reader: str) -> None:
+            os.environ["LAKESHOP_CDC_ARROW_READER"] = "1" if reader == "connectorx" else "0"
+            try:
+                pipeline(name).run(
+                    mysql_cdc(credentials=root_url, include=["snap"], max_rows=10**9)
+                )
+            finally:
+                os.environ.pop("LAKESHOP_CDC_ARROW_READER", None)
+
+        client = shutil.which("mariadb") or "mysql"
+        c_client = [client, "--no-defaults", "-h127.0.0.1", f"-P{db.port}", "-uroot", "bench",
+                    "--quick", "-e", "SELECT * FROM snap"]  # fmt: skip
+        for run in range(args.runs):
+            steps = {
+                "lakeshop CDC snapshot (connectorx chunks)": lambda r=run: lakeshop(f"ours{r}", "connectorx"),
+                "lakeshop CDC snapshot (pymysql chunks)": lambda r=run: lakeshop(f"oursp{r}", "pymysql"),
+                "dlt sql_table (pyarrow)": lambda r=run: pipeline(f"ref{r}").run(
+                    sql_table(credentials=sqla_url, table="snap", backend="pyarrow", chunk_size=50_000)),
+                "dlt sql_table (connectorx)": lambda r=run: pipeline(f"refcx{r}").run(
+                    sql_table(credentials=sqla_url, table="snap", backend="connectorx", chunk_size=50_000,
+                              backend_kwargs={"conn": cx_url})),
+                "floor: C client reads the table": lambda: subprocess.run(
+                    c_client, stdout=subprocess.DEVNULL, check=True),
+                "floor: connectorx into Arrow": lambda: connectorx.read_sql(
+                    cx_url, "SELECT * FROM snap", return_type="arrow"),
+            }  # fmt: skip
+            for label, step in steps.items():
+                times.setdefault(label, []).append(timed(step))
         print(f"\nsnapshot of {n:,} rows into DuckDB (extract + normalize + load)")
-        print(
-            f"  lakeshop CDC snapshot     : {median(ours)} -> {n / statistics.median(ours):,.0f} rows/s"
-        )
-        print(
-            f"  dlt sql_table (pyarrow)   : {median(theirs)} -> {n / statistics.median(theirs):,.0f} rows/s"
-        )
-        print(
-            f"  ratio                     : {statistics.median(theirs) / statistics.median(ours):.2f}x faster"
-        )
+        ours = times["lakeshop CDC snapshot (connectorx chunks)"]
+        for label, values in times.items():
+            ratio = statistics.median(values) / statistics.median(ours)
+            print(f"  {label:42}: {median(values)} -> {n / statistics.median(values):,.0f} rows/s, "
+                  f"{ratio:.2f}x lakeshop's time")  # fmt: skip
 
         if "verify" in parts:
             # 1b. verification of the landed 1M-row table: lakeshop --verify (server-side row

@@ -281,7 +281,8 @@ def cmd_ingest_mysql(args: argparse.Namespace) -> int:
         rows.append(
             (f"[{r.target}]", f"{r.runs} run(s), {duration(r.seconds)}, binlog at {r.position}")
         )
-        rows.append(("snapshot rows", f"{r.snapshot_rows:,}"))
+        arrow = f" ({r.arrow_rows:,} read by connectorx)" if r.arrow_rows else ""
+        rows.append(("snapshot rows", f"{r.snapshot_rows:,}{arrow}"))
         rows.append(("change rows", f"{r.change_rows:,} in {r.transactions:,} transactions"))
         rate = (r.snapshot_rows + r.change_rows) / r.seconds if r.seconds else 0
         rows.append(("rate", f"{human(rate)} rows/s"))

@@ -39,6 +39,7 @@ class SyncResult:
     runs: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     snapshot_rows: int = 0
+    arrow_rows: int = 0
     change_rows: int = 0
     transactions: int = 0
     reconnects: int = 0
@@ -53,6 +54,7 @@ class SyncResult:
         for k, v in r.rows.items():
             self.rows[k] = self.rows.get(k, 0) + v
         self.snapshot_rows += r.snapshot_rows
+        self.arrow_rows += r.arrow_rows
         self.change_rows += r.change_rows
         self.transactions += r.transactions
         self.reconnects += r.reconnects

@@ -10,25 +10,17 @@ import pymysql
 import pymysql.converters
 import pymysql.cursors
 
+from ingestion.mysql_cdc.arrow_read import ArrowChunks
 from ingestion.mysql_cdc.helpers import (
     CdcError,
-    Column,
     MySqlConn,
     Position,
     TableInfo,
     master_position,
     quote,
+    select_expression,
     text_to_arrow,
 )
-
-
-def select_expression(column: Column) -> str:
-    """How a column is selected so its text is its exact value: a FLOAT's text is rounded to
-    6 digits (123456789 reads as 1.23457e8), the float32 it stores reads exactly as DOUBLE, as
-    the binary log carries it."""
-    if column.data_type == "float":
-        return f"CAST({quote(column.name)} AS DOUBLE)"
-    return quote(column.name)
 
 
 class SnapshotSession:
@@ -40,12 +32,15 @@ class SnapshotSession:
     (needs RELOAD), released as soon as the transaction has started.
     """
 
-    def __init__(self, conn: MySqlConn) -> None:
+    def __init__(self, conn: MySqlConn, arrow: bool = False) -> None:
         # no decoders (values arrive as text and Arrow casts them in C); encoders stay so
         # query parameters are still escaped
         self.db = conn.connect(conv=dict(pymysql.converters.encoders))
         self.db.autocommit(False)
+        self.arrow: ArrowChunks | None = None
         with self.db.cursor(pymysql.cursors.Cursor) as cur:
+            if arrow:  # chunks straight into Arrow while the server stays quiet (arrow_read)
+                self.arrow = ArrowChunks(conn, cur)
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
@@ -92,17 +87,36 @@ class SnapshotSession:
         order = ", ".join(quote(c) for c in pk)
         keys = f"({order}) > ({', '.join(['%s'] * len(pk))})"
         left = limit
+        arrow = self.arrow if self.arrow is not None and self.arrow.usable(table) else None
         with self.db.cursor(pymysql.cursors.Cursor) as cur:
             while left > 0:
                 size = min(chunk, left) if pk else 0
-                sql = f"SELECT {cols} FROM {quote(table.name)}"
+                tail = ""
                 params: list[Any] = []
                 if pk:
                     if after is not None:
-                        sql += f" WHERE {keys}"
+                        tail += f" WHERE {keys}"
                         params = list(after)
-                    sql += f" ORDER BY {order} LIMIT {int(size)}"
-                cur.execute(sql, params)
+                    tail += f" ORDER BY {order} LIMIT {int(size)}"
+                if arrow is not None:
+                    fast = arrow.read(table, cur.mogrify(tail, params) if params else tail)
+                    if fast is not None and master_position(cur).key() != self.position.key():
+                        arrow.unused = "the server was written to during the snapshot"
+                        fast = None
+                    if fast is None:
+                        arrow = None  # this chunk and the rest: inside the transaction
+                    else:
+                        batch, invalid = fast
+                        if not batch.num_rows:
+                            return
+                        arrow.rows += batch.num_rows
+                        after = arrow.last_key(batch, pk) if pk else None
+                        yield batch, after, invalid
+                        left -= batch.num_rows
+                        if not pk or batch.num_rows < size:
+                            return
+                        continue
+                cur.execute(f"SELECT {cols} FROM {quote(table.name)}{tail}", params)
                 rows = cur.fetchall()
                 if not rows:
                     return
