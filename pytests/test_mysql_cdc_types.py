@@ -201,20 +201,45 @@ def test_a_snapshot_chunk_numbers_its_rows_as_the_stream_does() -> None:
     assert seq_array(1, 4, 0, 0).to_pylist() == []
 
 
-def test_a_write_during_an_arrow_read_sends_the_snapshot_back_into_its_transaction(
-    mariadb: MariaDB, workdir: Path, monkeypatch: pytest.MonkeyPatch
+WRITES = {
+    # what is written during the first connectorx read (of a_child): the tables whose chunks
+    # must then come from the transaction, and a_child's row 1 as the snapshot must land it
+    "the table itself": ("UPDATE a_child SET v = 'after' WHERE id = 1", {"a_child"}),
+    # MariaDB logs no row event for the cascade into a_child: its parent's event must count
+    "a parent that cascades into it": ("DELETE FROM b_parent WHERE id = 1", {"a_child", "b_parent"}),
+    "an unrelated table": ("UPDATE z_other SET v = 'after' WHERE id = 1", {"z_other"}),
+    "a DDL anywhere": ("CREATE TABLE cdc_race_ddl.t (i INT)", {"a_child", "b_parent", "z_other"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("written", list(WRITES))
+def test_a_write_during_an_arrow_read_sends_what_it_touched_back_into_the_transaction(
+    mariadb: MariaDB, workdir: Path, monkeypatch: pytest.MonkeyPatch, written: str
 ) -> None:
     """connectorx reads outside the snapshot's transaction, so its rows are the state at the
-    snapshot's position only while nothing is written. A write committed during its read (a
-    real one, on the server, right after connectorx's query) must send that chunk and the
-    rest back to pymysql inside the transaction: the snapshot row is the value at the
-    snapshot's position, and the write arrives from the binary log as the change it is."""
+    snapshot's position only while nothing that can change them was written. A real write
+    committed on the server right after connectorx's first query must send every table it
+    can have changed back to pymysql inside the transaction (whose rows are the state at the
+    snapshot's position), and leave the others on connectorx."""
     from ingestion.mysql_cdc import arrow_read
 
+    statement, exact = WRITES[written]
     fresh_database(mariadb, "cdc_race")
+    fresh_database(mariadb, "cdc_race_ddl")
     with root(mariadb, "cdc_race") as conn, conn.cursor() as cur:
-        cur.execute("CREATE TABLE items (id INT PRIMARY KEY, v VARCHAR(10))")
-        cur.executemany("INSERT INTO items VALUES (%s, %s)", [(i, "before") for i in range(1, 6)])
+        cur.execute("CREATE TABLE b_parent (id INT PRIMARY KEY, v VARCHAR(10))")
+        cur.execute(
+            "CREATE TABLE a_child (id INT PRIMARY KEY, parent_id INT, v VARCHAR(10), FOREIGN KEY "
+            "(parent_id) REFERENCES b_parent (id) ON DELETE CASCADE)"
+        )
+        cur.execute("CREATE TABLE z_other (id INT PRIMARY KEY, v VARCHAR(10))")
+        for table in ("b_parent", "z_other"):
+            cur.executemany(
+                f"INSERT INTO {table} VALUES (%s, 'before')", [(i,) for i in range(1, 4)]
+            )
+        cur.executemany(
+            "INSERT INTO a_child VALUES (%s, %s, 'before')", [(i, 1) for i in range(1, 6)]
+        )
         conn.commit()
     original = arrow_read.ArrowChunks.read
     writes = []
@@ -223,21 +248,22 @@ def test_a_write_during_an_arrow_read_sends_the_snapshot_back_into_its_transacti
         got = original(self, table, tail)
         if not writes:
             with root(mariadb, "cdc_race") as conn, conn.cursor() as cur:
-                cur.execute("UPDATE items SET v = 'after' WHERE id = 1")
+                cur.execute(statement)
                 conn.commit()
-            writes.append(1)
+            writes.append(table.name)
         return got
 
     monkeypatch.setattr(arrow_read.ArrowChunks, "read", read_then_write)
     result = sync(cdc_url(mariadb, "cdc_race"), "warehouse", quiet=True)
-    assert writes and result.snapshot_rows == 5 and result.arrow_rows == 0, result
-    monkeypatch.setattr(arrow_read.ArrowChunks, "read", original)
-    assert sync(cdc_url(mariadb, "cdc_race"), "warehouse", quiet=True).change_rows == 1
+    rows = {"a_child": 5, "b_parent": 3, "z_other": 3}
+    assert writes == ["a_child"] and result.snapshot_rows == 11, result
+    assert result.arrow_rows == sum(n for t, n in rows.items() if t not in exact), result
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
-        log = duck.execute(
-            "select _cdc_op, v from raw_mysql.items where id = 1 order by _cdc_seq"
-        ).fetchall()
-    assert log == [("snapshot", "before"), ("update", "after")], log
+        for table in rows:
+            first = duck.execute(
+                f"select _cdc_op, v from raw_mysql.{table} where id = 1 order by _cdc_seq"
+            ).fetchall()
+            assert first == [("snapshot", "before")], (table, first)
 
 
 def test_arrow_chunks_follow_the_key_order_of_any_key(

@@ -446,7 +446,9 @@ class Run:
 
     # -- snapshot -------------------------------------------------------------------------
     def snapshot(self, selected: dict[str, Any]) -> Iterator[Any]:
-        session = SnapshotSession(self.conn, arrow=True)
+        session = SnapshotSession(
+            self.conn, arrow=True, server_id=self.server_id, cascades=self.fks
+        )
         try:
             point = session.position
             if self.position is None:
@@ -498,10 +500,9 @@ class Run:
         finally:
             if session.arrow is not None:
                 self.report.arrow_rows += session.arrow.rows
-                if session.arrow.unused:
-                    log.info(
-                        "snapshot chunks read inside the transaction: %s", session.arrow.unused
-                    )
+                for why in [session.arrow.disabled, *session.arrow.fallbacks]:
+                    if why:
+                        log.info("snapshot chunks read inside the transaction: %s", why)
             session.close()
 
     def snapshot_record(

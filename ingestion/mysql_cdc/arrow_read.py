@@ -20,15 +20,20 @@ the server's time zone is not UTC (connectorx's session cannot be set to UTC).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote as url_quote
 
 import pyarrow as pa
 import pymysql.cursors
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.event import QueryEvent
+from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from ingestion.mysql_cdc.helpers import (
     Column,
     MySqlConn,
+    Position,
     TableInfo,
     cast_text,
     quote,
@@ -53,27 +58,100 @@ def _integer(col: Column) -> bool:
     return col.data_type in INTEGERS and col.arrow == pa.int64()
 
 
+class WrittenSince:
+    """What the binary log holds after a position: the tables with row events (in the
+    snapshot's database) and whether any statement other than a transaction's own came by (a
+    DDL anywhere may change what a later read sees). Read as a replica reads it, from where the
+    last look stopped to the log's end, each look on a connection of its own."""
+
+    def __init__(self, conn: MySqlConn, server_id: int, start: Position) -> None:
+        self.conn, self.server_id, self.position = conn, server_id, start
+        self.tables: set[str] = set()
+        self.statements = False
+
+    def look(self) -> None:
+        stream = BinLogStreamReader(
+            connection_settings=self.conn.replication_settings(), server_id=self.server_id,
+            resume_stream=True, log_file=self.position.file, log_pos=self.position.pos,
+            blocking=False, only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, QueryEvent],
+            is_mariadb=False, enable_logging=False,
+        )  # fmt: skip
+        try:
+            for event in stream:
+                if isinstance(event, QueryEvent):
+                    text = str(event.query).strip().upper()
+                    if text not in {"BEGIN", "COMMIT", "ROLLBACK"} and not text.startswith("XA "):
+                        self.statements = True
+                elif event.schema == self.conn.database:
+                    self.tables.add(str(event.table))
+            if stream.log_file:
+                self.position = Position(str(stream.log_file), int(stream.log_pos))
+        finally:
+            stream.close()
+
+
 class ArrowChunks:
     """Reads snapshot chunks with connectorx for one snapshot session."""
 
-    def __init__(self, conn: MySqlConn, cur: pymysql.cursors.Cursor) -> None:
+    def __init__(
+        self, conn: MySqlConn, cur: pymysql.cursors.Cursor, start: Position, server_id: int,
+        cascades: Mapping[str, Sequence[Any]],
+    ) -> None:  # fmt: skip
+        self.conn, self.start, self.server_id = conn, start, server_id
+        # child table -> the tables whose changes can change it without a row event of its
+        # own (MariaDB logs none for a foreign key's cascade), transitively
+        self.parents: dict[str, set[str]] = {}
+        for parent, keys in cascades.items():
+            for key in keys:
+                self.parents.setdefault(str(key.child), set()).add(parent)
+        for child in self.parents:
+            todo = list(self.parents[child])
+            while todo:
+                for grand in self.parents.get(todo.pop(), set()) - self.parents[child]:
+                    self.parents[child].add(grand)
+                    todo.append(grand)
+        self.written: WrittenSince | None = None
         self.url = (
             f"mysql://{url_quote(conn.user, safe='')}:{url_quote(conn.password, safe='')}"
             f"@{conn.host}:{conn.port}/{url_quote(conn.database, safe='')}"
         )
         self.password = conn.password
         self.rows = 0
-        self.unused = ""  # why a chunk was read inside the transaction instead, once
+        self.disabled = ""  # why no chunk is read this way
+        self.fallbacks: list[str] = []  # why a table's chunks went back into the transaction
         if connectorx is None:
-            self.unused = "connectorx is not installed"
+            self.disabled = "connectorx is not installed"
         elif os.environ.get("LAKESHOP_CDC_ARROW_READER", "1") == "0":
-            self.unused = "LAKESHOP_CDC_ARROW_READER=0"
+            self.disabled = "LAKESHOP_CDC_ARROW_READER=0"
         cur.execute("SELECT @@global.time_zone, @@system_time_zone")
         zone, system = cur.fetchone() or ("", "")
         self.utc = str(zone) in UTC_ZONES or (str(zone) == "SYSTEM" and str(system) in UTC_ZONES)
+        # a foreign key into another database: its cascades are not looked for here
+        cur.execute(
+            "SELECT DISTINCT table_name FROM information_schema.key_column_usage WHERE "
+            "table_schema = %s AND referenced_table_schema IS NOT NULL "
+            "AND referenced_table_schema <> %s",
+            (conn.database, conn.database),
+        )
+        self.foreign = {str(r[0]) for r in cur.fetchall()}
+
+    def unchanged(self, table: TableInfo, end: Position) -> bool:
+        """Whether ``table`` is as it was at the snapshot's position, now that the binary log
+        ends at ``end``: nothing was written at all, or nothing that can change the table (a
+        row event of its own or of a table cascading into it, or any other statement)."""
+        if end.key() == self.start.key():
+            return True
+        if table.name in self.foreign:
+            return False
+        if self.written is None:
+            # a replica id of its own: the stream's connection may be open beside it
+            self.written = WrittenSince(self.conn, (self.server_id ^ 0x2A5A5A5) or 1, self.start)
+        self.written.look()
+        touching = {table.name} | self.parents.get(table.name, set())
+        return not self.written.statements and not touching & self.written.tables
 
     def usable(self, table: TableInfo) -> bool:
-        if self.unused:
+        if self.disabled:
             return False
         names = {c.name: c for c in table.columns}
         for col in table.columns:
@@ -121,7 +199,7 @@ class ArrowChunks:
             said = (str(exc).splitlines() or [type(exc).__name__])[0][:200].replace(self.url, "")
             if self.password:
                 said = said.replace(self.password, "***")
-            self.unused = f"connectorx failed on {table.name}: {said}"
+            self.fallbacks.append(f"connectorx failed on {table.name}: {said}")
             return None
         return pa.Table.from_arrays(arrays, names=table.column_names), invalid
 

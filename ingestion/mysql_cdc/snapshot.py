@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -32,15 +32,16 @@ class SnapshotSession:
     (needs RELOAD), released as soon as the transaction has started.
     """
 
-    def __init__(self, conn: MySqlConn, arrow: bool = False) -> None:
+    def __init__(
+        self, conn: MySqlConn, arrow: bool = False, server_id: int = 0,
+        cascades: Mapping[str, Sequence[Any]] | None = None,
+    ) -> None:  # fmt: skip
         # no decoders (values arrive as text and Arrow casts them in C); encoders stay so
         # query parameters are still escaped
         self.db = conn.connect(conv=dict(pymysql.converters.encoders))
         self.db.autocommit(False)
         self.arrow: ArrowChunks | None = None
         with self.db.cursor(pymysql.cursors.Cursor) as cur:
-            if arrow:  # chunks straight into Arrow while the server stays quiet (arrow_read)
-                self.arrow = ArrowChunks(conn, cur)
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
@@ -51,6 +52,8 @@ class SnapshotSession:
                 )
             else:
                 self.position = self._locked_position(cur)
+            if arrow:  # chunks straight into Arrow while they are exact (arrow_read)
+                self.arrow = ArrowChunks(conn, cur, self.position, server_id, cascades or {})
 
     def _locked_position(self, cur: pymysql.cursors.Cursor) -> Position:
         cur.execute("ROLLBACK")
@@ -100,8 +103,8 @@ class SnapshotSession:
                     tail += f" ORDER BY {order} LIMIT {int(size)}"
                 if arrow is not None:
                     fast = arrow.read(table, cur.mogrify(tail, params) if params else tail)
-                    if fast is not None and master_position(cur).key() != self.position.key():
-                        arrow.unused = "the server was written to during the snapshot"
+                    if fast is not None and not arrow.unchanged(table, master_position(cur)):
+                        arrow.fallbacks.append(f"{table.name} changed during the snapshot")
                         fast = None
                     if fast is None:
                         arrow = None  # this chunk and the rest: inside the transaction
