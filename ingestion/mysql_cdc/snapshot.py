@@ -81,7 +81,10 @@ class SnapshotSession:
         the snapshot's transaction, read buffered: pymysql parses a buffered result much faster
         than row-by-row streaming, and a chunk bounds the memory. Yields (batch, last primary
         key in the batch, values that could not be represented). A table without a primary
-        key is read whole in one query (it cannot be resumed inside).
+        key is read whole in one query (it cannot be resumed inside). With ``arrow``, chunks
+        are read by connectorx while they are exactly the state at the snapshot's position
+        (``arrow_read``); the first one that may not be, and the rest of the table, are read
+        here inside the transaction.
         """
         names = table.column_names
         cols = ", ".join(select_expression(c) for c in table.columns)
