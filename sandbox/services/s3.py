@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -148,8 +149,25 @@ class S3(Service):
 
             # the filer may still be waiting for its volume server: retried until it answers
             self._wait(bucket_exists, f"s3: the bucket {config.LAKE_BUCKET} could not be made")
+            # after a restart, objects written before are readable only once the master has
+            # the volumes on disk back (a busy CI machine read one too early: InternalError)
+            kept = len(list(self.data_dir.rglob("*.dat")))
+            self._wait(lambda: self.volumes_served() >= kept,
+                       f"s3: the {kept} volume(s) on disk did not come back")  # fmt: skip
         finally:
             client.close()
+
+    def volumes_served(self) -> int:
+        """How many volumes the master has from its volume servers (its /dir/status)."""
+        master = json.loads((self.dir / "ports.json").read_text())["master.port"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{master}/dir/status", timeout=2) as r:
+            topology = json.load(r)["Topology"]
+        return sum(
+            int(node.get("Volumes") or 0)
+            for center in topology.get("DataCenters") or []
+            for rack in center.get("Racks") or []
+            for node in rack.get("DataNodes") or []
+        )
 
     def address(self) -> str:
         return f"{self.endpoint} (bucket s3://{config.LAKE_BUCKET}, data in {self.data_dir})"
