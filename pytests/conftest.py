@@ -135,24 +135,26 @@ def webhook() -> Iterator[str]:
 # -- parallel runs ----------------------------------------------------------------------------
 # `make test` runs `pytest -n 2 --dist loadfile`: each test module goes whole to one worker
 # (its module fixtures are built once), which has its own services, state folder and dbt
-# target (the fixtures above). Modules start longest first (seconds measured serially on the
-# 2-core machine), so the two workers finish close together. (`--dist loadgroup` would allow
+# target (the fixtures above). Modules start longest first (seconds each module took in a
+# full run), so the workers finish close together. (`--dist loadgroup` would allow
 # finer groups, but pytest-xdist 3.8 tags a group on `item._nodeid`, which pytest 9 no longer
 # reads: every test became its own group.)
-SECONDS = {
-    "test_dbt_models.py": 640,
-    "test_orchestration.py": 540,
-    "test_dbt_incremental_property.py": 300,
-    "test_analyst_workflow.py": 290,
-    "test_dbt_and_demo.py": 240,
-    "test_ecommerce_api.py": 230,
-    "test_mysql_cdc_chaos.py": 220,
-    "test_event_files.py": 150,
-    "test_mysql_cdc.py": 145,
-    "test_ecommerce_api_real.py": 125,
-    "test_secrets.py": 60,
-    "test_dbt_governance.py": 60,
-    "test_mysql_cdc_real.py": 60,
+SECONDS = {  # the full run of 2026-12-03 on 2 workers (other work beside it)
+    "test_dbt_models.py": 870,
+    "test_orchestration.py": 710,
+    "test_mysql_cdc_chaos.py": 570,
+    "test_mysql_cdc.py": 330,
+    "test_dbt_incremental_property.py": 325,
+    "test_analyst_workflow.py": 270,
+    "test_ecommerce_api.py": 270,
+    "test_ecommerce_api_real.py": 250,
+    "test_event_files.py": 215,
+    "test_dbt_and_demo.py": 210,
+    "test_dbt_governance.py": 100,
+    "test_secrets.py": 80,
+    "test_mysql_cdc_real.py": 65,
+    "test_cli.py": 37,
+    "test_services.py": 28,
 }
 
 
