@@ -27,7 +27,7 @@ from urllib.parse import quote as url_quote
 import pyarrow as pa
 import pymysql.cursors
 from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.event import QueryEvent
+from pymysqlreplication.event import QueryEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from ingestion.mysql_cdc.helpers import (
@@ -73,8 +73,8 @@ class WrittenSince:
         stream = BinLogStreamReader(
             connection_settings=self.conn.replication_settings(), server_id=self.server_id,
             resume_stream=True, log_file=self.position.file, log_pos=self.position.pos,
-            blocking=False, only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, QueryEvent],
-            is_mariadb=False, enable_logging=False,
+            blocking=False, is_mariadb=False, enable_logging=False,
+            only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, QueryEvent, XidEvent],
         )  # fmt: skip
         try:
             for event in stream:
@@ -82,10 +82,13 @@ class WrittenSince:
                     text = str(event.query).strip().upper()
                     if text not in {"BEGIN", "COMMIT", "ROLLBACK"} and not text.startswith("XA "):
                         self.statements = True
-                elif event.schema == self.conn.database:
-                    self.tables.add(str(event.table))
-            if stream.log_file:
-                self.position = Position(str(stream.log_file), int(stream.log_pos))
+                elif not isinstance(event, XidEvent):  # a row event
+                    if event.schema == self.conn.database:
+                        self.tables.add(str(event.table))
+                    continue
+                # the next look starts after a commit or a statement, never inside a
+                # transaction, where its row events would come without their table map
+                self.position = Position(str(stream.log_file), int(event.packet.log_pos))
         finally:
             stream.close()
 
