@@ -20,6 +20,9 @@ from sandbox.services import S3, MariaDB, Postgres, free_port
 from sandbox.shop.target import MySQLTarget
 
 END_DATE = dt.date(2026, 10, 31)
+# for modules that add live traffic (simulate, utc_timestamp()) and forecast: a history
+# ending on the fixed END_DATE would leave a gap before today that the forecast refuses
+LIVE_END_DATE = dt.datetime.now(dt.UTC).date()
 
 
 def make_home(prefix: str = "lakeshop-test-") -> Path:

@@ -30,7 +30,7 @@ from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir, venv_executable
 from pytests.cdc_support import cdc_url, env
-from pytests.conftest import make_home
+from pytests.conftest import LIVE_END_DATE, make_home
 from sandbox.services import MariaDB, Postgres
 from sandbox.shop.generator import ShopConfig, generate
 from sandbox.shop.seed import seed as seed_shop
@@ -40,9 +40,6 @@ from sandbox.shop_api.server import RunningApi, ShopApi
 from sandbox.shop_api.world import ApiWorld
 
 ORDERS = 1500
-# the history ends today: tests here add live traffic (simulate, utc_timestamp()) and
-# forecast, and a fixed END_DATE would leave a gap before today that the forecast refuses
-SHOP_END = dt.datetime.now(dt.UTC).date()
 SEED = 11
 ACCEPTED = {"pending", "paid", "shipped", "delivered", "cancelled", "returned"}
 # columns whose values legitimately differ between an incremental run and a full refresh
@@ -112,7 +109,7 @@ def built(mariadb: MariaDB) -> Iterator[Dbt]:
     home = make_home("lakeshop-dbt-")
     duck = home / "warehouse.duckdb"
     with env(LAKESHOP_HOME=str(home), LAKESHOP_DUCKDB_PATH=str(duck), LAKESHOP_WAREHOUSE="duckdb"):
-        shop = generate(ShopConfig(orders=ORDERS, seed=SEED, end_date=SHOP_END))
+        shop = generate(ShopConfig(orders=ORDERS, seed=SEED, end_date=LIVE_END_DATE))
         seed_shop(_shop_target(mariadb), shop, reset=True)
         _ingest(mariadb)
         dbt = Dbt(home, duck, home / "target")
@@ -372,7 +369,7 @@ def test_the_same_models_build_on_postgres(
     from lakeshop.forecast import daily_demand, run_forecast
     from lakeshop.warehouse import Warehouse
 
-    lo, hi = SHOP_END - dt.timedelta(days=150), SHOP_END - dt.timedelta(days=30)
+    lo, hi = LIVE_END_DATE - dt.timedelta(days=150), LIVE_END_DATE - dt.timedelta(days=30)
     with closing(Warehouse("duckdb")) as duck:
         duck_demand = daily_demand(duck, "duckdb")
     duck_totals = data.totals(lo, hi)

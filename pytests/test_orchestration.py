@@ -27,7 +27,7 @@ import pytest
 from ingestion import config
 from lakeshop.dbt_runner import project_dir, venv_executable
 from pytests.cdc_support import cdc_url, env
-from pytests.conftest import WebhookReceiver, make_home
+from pytests.conftest import LIVE_END_DATE, WebhookReceiver, make_home
 from sandbox.events.simulate import EventsConfig, simulate_events
 from sandbox.services import S3, MariaDB, free_port
 from sandbox.shop.generator import ShopConfig, generate
@@ -37,9 +37,6 @@ from sandbox.shop_api.server import RunningApi, ShopApi
 from sandbox.shop_api.world import ApiWorld
 
 ORDERS = 1_200
-# the history ends today: tests here add live traffic (simulate, utc_timestamp()) and
-# forecast, and a fixed END_DATE would leave a gap before today that the forecast refuses
-SHOP_END = dt.datetime.now(dt.UTC).date()
 SEED = 23
 CHROMIUM = os.environ.get("LAKESHOP_CHROMIUM") or shutil.which("chromium")
 ARTIFACTS = Path(os.environ.get("LAKESHOP_ARTIFACTS", project_dir() / "artifacts"))
@@ -54,7 +51,9 @@ def pipeline(mariadb: MariaDB, s3: S3) -> Iterator[dict[str, str]]:
     target = MySQLTarget(
         "127.0.0.1", mariadb.port, "root", "", config.SHOP_DATABASE, str(mariadb.socket)
     )
-    seed_shop(target, generate(ShopConfig(orders=ORDERS, seed=SEED, end_date=SHOP_END)), reset=True)
+    seed_shop(
+        target, generate(ShopConfig(orders=ORDERS, seed=SEED, end_date=LIVE_END_DATE)), reset=True
+    )
     with RunningApi(ShopApi(ApiWorld.from_mysql(target, seed=SEED))) as api:
         RUNNING_API["api"] = api
         values = {
