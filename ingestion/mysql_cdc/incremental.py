@@ -27,9 +27,10 @@ from ingestion.mysql_cdc.helpers import (
     TableInfo,
     describe_table,
     quote,
+    select_expression,
     text_to_arrow,
 )
-from ingestion.mysql_cdc.snapshot import SnapshotSession, select_expression
+from ingestion.mysql_cdc.snapshot import SnapshotSession
 
 # Row numbers of rows read while streaming start here, so their _cdc_seq never equals one of
 # the first snapshot's rows read at the same binlog position (those count from 0).
