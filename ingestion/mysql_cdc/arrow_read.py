@@ -118,7 +118,6 @@ class ArrowChunks:
             f"mysql://{url_quote(conn.user, safe='')}:{url_quote(conn.password, safe='')}"
             f"@{conn.host}:{conn.port}/{url_quote(conn.database, safe='')}"
         )
-        self.password = conn.password
         self.rows = 0
         self.disabled = ""  # why no chunk is read this way
         self.fallbacks: list[str] = []  # why a table's chunks went back into the transaction
@@ -126,6 +125,9 @@ class ArrowChunks:
             self.disabled = "connectorx is not installed"
         elif os.environ.get("LAKESHOP_CDC_ARROW_READER", "1") == "0":
             self.disabled = "LAKESHOP_CDC_ARROW_READER=0"
+        self.utc, self.foreign = False, set[str]()
+        if self.disabled:
+            return
         cur.execute("SELECT @@global.time_zone, @@system_time_zone")
         zone, system = cur.fetchone() or ("", "")
         self.utc = str(zone) in UTC_ZONES or (str(zone) == "SYSTEM" and str(system) in UTC_ZONES)
@@ -200,8 +202,8 @@ class ArrowChunks:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             said = (str(exc).splitlines() or [type(exc).__name__])[0][:200].replace(self.url, "")
-            if self.password:
-                said = said.replace(self.password, "***")
+            if self.conn.password:
+                said = said.replace(self.conn.password, "***")
             self.fallbacks.append(f"connectorx failed on {table.name}: {said}")
             return None
         return pa.Table.from_arrays(arrays, names=table.column_names), invalid
