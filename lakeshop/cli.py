@@ -283,7 +283,14 @@ def cmd_ingest_mysql(args: argparse.Namespace) -> int:
         )
         arrow = f" ({r.arrow_rows:,} read by connectorx)" if r.arrow_rows else ""
         rows.append(("snapshot rows", f"{r.snapshot_rows:,}{arrow}"))
-        rows.append(("change rows", f"{r.change_rows:,} in {r.transactions:,} transactions"))
+        compiled = (
+            f" ({r.compiled_row_events:,} of {r.row_events:,} row events decoded in C)"
+            if r.row_events
+            else ""
+        )
+        rows.append(
+            ("change rows", f"{r.change_rows:,} in {r.transactions:,} transactions{compiled}")
+        )
         rate = (r.snapshot_rows + r.change_rows) / r.seconds if r.seconds else 0
         rows.append(("rate", f"{human(rate)} rows/s"))
         if r.reconnects:

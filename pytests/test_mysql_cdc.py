@@ -141,9 +141,14 @@ def test_classicmodels_equivalence(mariadb: MariaDB, workdir: Path) -> None:
         cur.execute(
             "INSERT INTO productlines (productLine, textDescription) VALUES ('Drones', 'Flying things')"
         )
+        # latin1 beyond ASCII, including bytes 0x80-0x9F (cp1252's euro sign, quotes)
+        cur.execute("UPDATE customers SET contactFirstName = 'Zoë “€”' WHERE customerNumber = 103")
         conn.commit()
     result = sync(url, "warehouse", quiet=True)
     assert result.change_rows > 20
+    # no foreign key of classicmodels cascades, so every row event (latin1 text, composite
+    # keys, key changes) went through the compiled decoder
+    assert result.compiled_row_events == result.row_events > 5, result
     counts = assert_equivalent(mariadb, "cdc_classic", workdir / "warehouse.duckdb")
     assert counts["productlines"] == 8
 

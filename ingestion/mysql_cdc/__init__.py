@@ -75,6 +75,8 @@ class Report:
     snapshot_rows: int = 0
     arrow_rows: int = 0  # of those, read straight into Arrow (arrow_read)
     change_rows: int = 0
+    row_events: int = 0  # binary-log row events read
+    compiled_row_events: int = 0  # of those, decoded by the compiled decoder (rowimage)
     transactions: int = 0
     reconnects: int = 0
     invalid_values: int = 0
@@ -586,7 +588,7 @@ class Run:
             self.report.transactions += 1
             self.report.last_commit_at = committed_at
             for b in batches:
-                n = len(b.rows)
+                n = b.num_rows
                 self.budget -= n
                 self.streamed_since_read += n
                 self.report.change_rows += n
@@ -613,7 +615,10 @@ class Run:
             yield from self.emit_due(None)  # everything up to the end of the log was read
         self.report.reconnects += reader.stats.reconnects
         self.report.invalid_values += reader.stats.invalid_values
+        self.report.row_events += reader.stats.row_events
+        self.report.compiled_row_events += reader.stats.compiled_events
         reader.stats.reconnects = reader.stats.invalid_values = 0
+        reader.stats.row_events = reader.stats.compiled_events = 0
         return not broke and (
             not self.out_of_budget()
             or self.position.key() >= until.key()

@@ -41,6 +41,8 @@ class SyncResult:
     snapshot_rows: int = 0
     arrow_rows: int = 0
     change_rows: int = 0
+    row_events: int = 0
+    compiled_row_events: int = 0
     transactions: int = 0
     reconnects: int = 0
     invalid_values: int = 0
@@ -56,6 +58,8 @@ class SyncResult:
         self.snapshot_rows += r.snapshot_rows
         self.arrow_rows += r.arrow_rows
         self.change_rows += r.change_rows
+        self.row_events += r.row_events
+        self.compiled_row_events += r.compiled_row_events
         self.transactions += r.transactions
         self.reconnects += r.reconnects
         self.invalid_values += r.invalid_values

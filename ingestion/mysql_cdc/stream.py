@@ -18,8 +18,9 @@ import pymysqlreplication.binlogstream as _binlogstream
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.constants import FIELD_TYPE, NONE_SOURCE
 from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
-from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
+from pymysqlreplication.row_event import DeleteRowsEvent, RowsEvent, UpdateRowsEvent, WriteRowsEvent
 
+from ingestion.mysql_cdc import rowimage
 from ingestion.mysql_cdc.helpers import (
     CDC_COLUMNS,
     TS_NAIVE,
@@ -44,6 +45,33 @@ log = logging.getLogger("lakeshop.mysql_cdc")
 # TABLE_MAP event and is dropped without a word. Let those errors reach BinlogReader, which
 # resumes at the last commit instead.
 _binlogstream.MYSQL_EXPECTED_ERROR_CODES = []
+
+
+def _read_time2(event: RowsEvent, column: Any) -> dt.timedelta:
+    """TIME(fsp) as MySQL reads it (my_time_packed_from_binary): a negative value with a
+    fraction stores that fraction counted back from the next second. pymysqlreplication adds
+    it as it stands, so '-00:00:00.01' read as '-00:00:00.99'."""
+    fsp_bytes = (column.fsp + 1) // 2
+    raw = event.packet.read(3 + fsp_bytes)
+    intpart = int.from_bytes(raw[:3], "big") - 0x800000
+    if fsp_bytes in (1, 2):
+        frac = int.from_bytes(raw[3:], "big")
+        if intpart < 0 and frac:
+            intpart += 1
+            frac -= 1 << (8 * fsp_bytes)
+        packed = (intpart << 24) + frac * (10_000 if fsp_bytes == 1 else 100)
+    elif fsp_bytes == 3:
+        packed = int.from_bytes(raw, "big") - (0x800000 << 24)
+    else:
+        packed = intpart << 24
+    sign, packed = (-1 if packed < 0 else 1), abs(packed)
+    hms, micros = packed >> 24, packed % (1 << 24)
+    return sign * dt.timedelta(
+        hours=(hms >> 12) % 1024, minutes=(hms >> 6) % 64, seconds=hms % 64, microseconds=micros
+    )
+
+
+RowsEvent._RowsEvent__read_time2 = _read_time2
 
 # Statements on tables only: ALTER/CREATE/DROP/RENAME need the TABLE keyword (so CREATE
 # DATABASE, CREATE INDEX or DROP VIEW are not read as a table named DATABASE, INDEX, VIEW);
@@ -89,7 +117,11 @@ MOVED = "moved"
 
 @dataclass
 class Batch:
-    """Committed changes of one table with one column set, ready to land."""
+    """Committed changes of one table with one column set, ready to land.
+
+    Events the compiled decoder reads go into ``decoder`` (Arrow buffers); the others are
+    decoded in Python into ``rows``. ``parts`` keeps what came before the latest switch
+    between the two, in binlog order."""
 
     table: str
     columns: list[Column]
@@ -100,15 +132,66 @@ class Batch:
     # for tables other tables reference with a cascading foreign key: the before image of
     # each update (and of the insert half of a key change; MOVED marks its delete half)
     befores: list[Any] = field(default_factory=list)
+    decoder: Any = None
+    parts: list[tuple[str, Any]] = field(default_factory=list)
+    num_rows: int = 0
+
+    def feed(self, span: tuple[bytes, int, int], op: int, prefix: str, committed_us: int) -> int:
+        """Decode one event's row images (compiled); returns its row count. A ValueError
+        (bytes the decoder does not take) leaves the batch as it was."""
+        if self.rows:
+            self._seal_rows()
+        before = self.decoder.rows
+        count = int(self.decoder.feed(*span, op, prefix, committed_us))
+        self.num_rows += self.decoder.rows - before
+        return count
+
+    def append(self, values: tuple[Any, ...], op: str, seq_: str, when: dt.datetime) -> None:
+        if self.decoder is not None and self.decoder.rows:
+            self.seal()
+        self.rows.append(values)
+        self.ops.append(op)
+        self.seqs.append(seq_)
+        self.committed.append(when)
+        self.num_rows += 1
+
+    def seal(self) -> int:
+        """Take what the decoder holds into ``parts``; returns its count of values that could
+        not be represented (zero dates), which land as NULL."""
+        if self.decoder is None or not self.decoder.rows:
+            return 0
+        finished = self.decoder.finish()
+        self.parts.append(("decoded", finished))
+        return int(finished[-1])
+
+    def _seal_rows(self) -> None:
+        self.parts.append(("rows", (self.rows, self.ops, self.seqs, self.committed)))
+        self.rows, self.ops, self.seqs, self.committed = [], [], [], []
 
     def to_arrow(self, server: str, database: str) -> pa.Table:
-        arrays = to_arrow(self.columns, self.rows)
-        n = len(self.rows)
+        """The batch as its change-log table; ``rows``, ``ops`` and ``befores`` stay as they
+        are (cascade() reads them after the batch has landed)."""
+        self.seal()
+        parts = list(self.parts)
+        if self.rows or not parts:
+            parts.append(("rows", (self.rows, self.ops, self.seqs, self.committed)))
+        tables = [
+            rowimage.to_table(self.columns, part, server, database)
+            if kind == "decoded"
+            else self._rows_to_arrow(part, server, database)
+            for kind, part in parts
+        ]
+        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+    def _rows_to_arrow(self, part: tuple[Any, ...], server: str, database: str) -> pa.Table:
+        rows, ops, seqs, committed = part
+        arrays = to_arrow(self.columns, rows)
+        n = len(rows)
         names = [c.name for c in self.columns]
         arrays += [
-            pa.array(self.ops, pa.string()),
-            pa.array(self.seqs, pa.string()),
-            pa.array(self.committed, TS_UTC),
+            pa.array(ops, pa.string()),
+            pa.array(seqs, pa.string()),
+            pa.array(committed, TS_UTC),
             pa.array([server] * n, pa.string()),
             pa.array([database] * n, pa.string()),
             pa.nulls(n, pa.int64()),
@@ -224,6 +307,8 @@ class StreamStats:
     transactions: int = 0
     reconnects: int = 0
     invalid_values: int = 0
+    row_events: int = 0
+    compiled_events: int = 0  # of those, read by the compiled decoder
     last_event_at: float | None = None
 
 
@@ -256,6 +341,7 @@ class BinlogReader:
         self.retries = retries
         self.backoff = backoff
         self.stats = StreamStats()
+        self.compiled = rowimage.available()
         self.at_end = False  # at the end of the binary log: nothing more to read for now
         self._stream: BinLogStreamReader | None = None
 
@@ -339,7 +425,9 @@ class BinlogReader:
         log_file = self.position.file
         file_index = binlog_index(log_file)
         pending: dict[tuple[Any, ...], Batch] = {}
-        columns_cache: dict[tuple[Any, ...], tuple[list[Column], list[str]]] = {}
+        # per table shape: the landed columns, the primary key's indexes, the compiled
+        # decoder's spec (None: decoded in Python)
+        columns_cache: dict[tuple[Any, ...], tuple[list[Column], list[int], Any]] = {}
         try:
             self.at_end = False
             for event in stream:
@@ -364,6 +452,7 @@ class BinlogReader:
                     self.position = Position(log_file, event.packet.log_pos)
                     batches = list(pending.values())
                     pending = {}
+                    self.stats.invalid_values += sum(b.seal() for b in batches)
                     self.stats.transactions += 1
                     self.stats.last_event_at = event.timestamp
                     if batches:
@@ -386,57 +475,70 @@ class BinlogReader:
                 # row events
                 if not self.wanted(event.table):
                     continue
-                shape = (event.table, tuple((c.name, c.type) for c in event.columns))
+                shape = (
+                    event.table,
+                    tuple((c.name, c.type) for c in event.columns),
+                    event.primary_key,
+                )
                 cached = columns_cache.get(shape)
                 if cached is None:
                     cols = [binlog_column(c) for c in event.columns]
-                    cached = columns_cache[shape] = (cols, [c.name for c in cols])
-                cols, names = cached
+                    names = [c.name for c in cols]
+                    keys = event.primary_key
+                    keys = keys if isinstance(keys, tuple) else (keys,) if keys else ()
+                    # tables other tables cascade from keep their rows in Python (cascade()
+                    # reads each row and its before image)
+                    spec = (
+                        rowimage.specs(event.columns, cols)
+                        if self.compiled and event.table not in self.parents
+                        else None
+                    )
+                    cached = columns_cache[shape] = (cols, [names.index(c) for c in keys], spec)
+                cols, pk, spec = cached
                 batch = pending.get(shape)
                 if batch is None:
                     batch = pending[shape] = Batch(event.table, cols)
+                    if spec is not None:
+                        batch.decoder = rowimage.decoder(spec, pk)
                 pos = event.packet.log_pos
-                rows, ops, seqs = batch.rows, batch.ops, batch.seqs
+                self.stats.row_events += 1
+                span = rowimage.event_span(event) if batch.decoder is not None else None
+                if span is not None:
+                    try:
+                        self.stats.rows += batch.feed(
+                            span,
+                            rowimage.OPS[type(event)],
+                            f"{file_index:06d}.{pos:013d}.",
+                            event.timestamp * 1_000_000,
+                        )
+                        self.stats.compiled_events += 1
+                        continue
+                    except ValueError as exc:  # bytes it does not take: decoded in Python
+                        log.debug(
+                            "%s: row event at %s decoded in Python (%s)", event.table, pos, exc
+                        )
                 befores = batch.befores if event.table in self.parents else None
                 when = dt.datetime.fromtimestamp(event.timestamp, UTC)
-                pk = [
-                    names.index(c)
-                    for c in (
-                        event.primary_key
-                        if isinstance(event.primary_key, tuple)
-                        else (event.primary_key,)
-                        if event.primary_key
-                        else ()
-                    )
-                ]
                 for i, row in enumerate(event.rows):
                     if isinstance(event, UpdateRowsEvent):
                         values = self._values(row["after_values"], row["after_none_sources"])
                         old = self._values(row["before_values"], row["before_none_sources"])
                         if pk and any(values[j] != old[j] for j in pk):
                             # a new primary key: the old key is gone, the new one appears
-                            rows.append(old)
-                            ops.append("delete")
-                            seqs.append(seq(file_index, pos, 2 * i))
-                            batch.committed.append(when)
-                            rows.append(values)
-                            ops.append("insert")
-                            seqs.append(seq(file_index, pos, 2 * i + 1))
-                            batch.committed.append(when)
+                            batch.append(old, "delete", seq(file_index, pos, 2 * i), when)
+                            batch.append(values, "insert", seq(file_index, pos, 2 * i + 1), when)
                             if befores is not None:
                                 befores += [MOVED, old]
                             continue
-                        rows.append(values)
-                        ops.append("update")
+                        batch.append(values, "update", seq(file_index, pos, 2 * i), when)
                         if befores is not None:
                             befores.append(old)
                     else:
-                        rows.append(self._values(row["values"], row["none_sources"]))
-                        ops.append("insert" if isinstance(event, WriteRowsEvent) else "delete")
+                        op = "insert" if isinstance(event, WriteRowsEvent) else "delete"
+                        values = self._values(row["values"], row["none_sources"])
+                        batch.append(values, op, seq(file_index, pos, 2 * i), when)
                         if befores is not None:
                             befores.append(None)
-                    seqs.append(seq(file_index, pos, 2 * i))
-                    batch.committed.append(when)
                 self.stats.rows += len(event.rows)
             self.at_end = True  # the log ended (a non-blocking read stops there)
         finally:
