@@ -4,7 +4,9 @@
    `sql_database` source (`sql_table`, backend="pyarrow"), end to end (extract, normalize, load).
 2. Streaming 1M inserted rows from the binary log: lakeshop's reader alone and end to end into
    DuckDB, vs a bare `pymysqlreplication` loop over the same binlog (the floor).
-3. Peak memory (max RSS) of `lakeshop ingest mysql` snapshotting 1M vs 5M rows.
+   Each with the compiled row-image decoder and with the Python one; the floor is
+   `mariadb-binlog` (C) decoding the same events over the network.
+3. Peak memory (max RSS) of `lakeshop ingest mysql` snapshotting 1M vs --big-rows rows.
 4. `--verify` of the landed 1M-row table vs reading every row from both sides (after 1).
 
 Usage: python bench/cdc.py [--rows 1000000] [--big-rows 5000000] [--runs 3]
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dlt
@@ -28,7 +31,7 @@ from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.row_event import WriteRowsEvent
 
 from ingestion.mysql_cdc import mysql_cdc
-from ingestion.mysql_cdc.helpers import MySqlConn, master_position
+from ingestion.mysql_cdc.helpers import MySqlConn, binlog_files, master_position
 from ingestion.mysql_cdc.stream import BinlogReader
 from sandbox.services import MariaDB, free_port
 
@@ -74,7 +77,7 @@ def main() -> None:
     parser.add_argument(
         "--parts",
         default="snapshot,verify,stream,memory",
-        help="comparisons to run, comma-separated (verify reads the snapshot's landed table)",
+        help="comparisons to run, comma-separated (verify runs the snapshot to land its table)",
     )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -89,57 +92,59 @@ def main() -> None:
             cur.execute("USE bench")
             cur.execute(TABLE_DDL.format(name="snap"))
             cur.execute(TABLE_DDL.format(name="stream"))
-        fill(db, "snap", args.rows)
         n = args.rows
+        if parts & {"snapshot", "verify", "memory"}:
+            fill(db, "snap", n)
 
-        # 1. snapshot: lakeshop (chunks through connectorx, and through pymysql inside the
-        #    transaction) vs dlt sql_database with its pyarrow and connectorx backends, same
-        #    table, same destination; the floors: the C client and connectorx reading the table
-        import connectorx
-        from dlt.sources.sql_database import sql_table
+        if parts & {"snapshot", "verify"}:
+            # 1. snapshot: lakeshop (chunks through connectorx, and through pymysql inside the
+            #    transaction) vs dlt sql_database with its pyarrow and connectorx backends, same
+            #    table, same destination; the floors: the C client and connectorx reading the table
+            import connectorx
+            from dlt.sources.sql_database import sql_table
 
-        cx_url = f"mysql://root:@127.0.0.1:{db.port}/bench"
-        sqla_url = f"mysql+pymysql://root@127.0.0.1:{db.port}/bench"
-        times: dict[str, list[float]] = {}
+            cx_url = f"mysql://root:@127.0.0.1:{db.port}/bench"
+            sqla_url = f"mysql+pymysql://root@127.0.0.1:{db.port}/bench"
+            times: dict[str, list[float]] = {}
 
-        def pipeline(name: str) -> dlt.Pipeline:
-            return dlt.pipeline(name, destination=dlt.destinations.duckdb(str(home / f"{name}.duckdb")),
-                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
+            def pipeline(name: str) -> dlt.Pipeline:
+                return dlt.pipeline(name, destination=dlt.destinations.duckdb(str(home / f"{name}.duckdb")),
+                                    dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
 
-        def lakeshop(name: str, reader: str) -> None:
-            os.environ["LAKESHOP_CDC_ARROW_READER"] = "1" if reader == "connectorx" else "0"
-            try:
-                pipeline(name).run(
-                    mysql_cdc(credentials=root_url, include=["snap"], max_rows=10**9)
-                )
-            finally:
-                os.environ.pop("LAKESHOP_CDC_ARROW_READER", None)
+            def lakeshop(name: str, reader: str) -> None:
+                os.environ["LAKESHOP_CDC_ARROW_READER"] = "1" if reader == "connectorx" else "0"
+                try:
+                    pipeline(name).run(
+                        mysql_cdc(credentials=root_url, include=["snap"], max_rows=10**9)
+                    )
+                finally:
+                    os.environ.pop("LAKESHOP_CDC_ARROW_READER", None)
 
-        client = shutil.which("mariadb") or "mysql"
-        c_client = [client, "--no-defaults", "-h127.0.0.1", f"-P{db.port}", "-uroot", "bench",
-                    "--quick", "-e", "SELECT * FROM snap"]  # fmt: skip
-        for run in range(args.runs):
-            steps = {
-                "lakeshop CDC snapshot (connectorx chunks)": lambda r=run: lakeshop(f"ours{r}", "connectorx"),
-                "lakeshop CDC snapshot (pymysql chunks)": lambda r=run: lakeshop(f"oursp{r}", "pymysql"),
-                "dlt sql_table (pyarrow)": lambda r=run: pipeline(f"ref{r}").run(
-                    sql_table(credentials=sqla_url, table="snap", backend="pyarrow", chunk_size=50_000)),
-                "dlt sql_table (connectorx)": lambda r=run: pipeline(f"refcx{r}").run(
-                    sql_table(credentials=sqla_url, table="snap", backend="connectorx", chunk_size=50_000,
-                              backend_kwargs={"conn": cx_url})),
-                "floor: C client reads the table": lambda: subprocess.run(
-                    c_client, stdout=subprocess.DEVNULL, check=True),
-                "floor: connectorx into Arrow": lambda: connectorx.read_sql(
-                    cx_url, "SELECT * FROM snap", return_type="arrow"),
-            }  # fmt: skip
-            for label, step in steps.items():
-                times.setdefault(label, []).append(timed(step))
-        print(f"\nsnapshot of {n:,} rows into DuckDB (extract + normalize + load)")
-        ours = times["lakeshop CDC snapshot (connectorx chunks)"]
-        for label, values in times.items():
-            ratio = statistics.median(values) / statistics.median(ours)
-            print(f"  {label:42}: {median(values)} -> {n / statistics.median(values):,.0f} rows/s, "
-                  f"{ratio:.2f}x lakeshop's time")  # fmt: skip
+            client = shutil.which("mariadb") or "mysql"
+            c_client = [client, "--no-defaults", "-h127.0.0.1", f"-P{db.port}", "-uroot", "bench",
+                        "--quick", "-e", "SELECT * FROM snap"]  # fmt: skip
+            for run in range(args.runs):
+                steps = {
+                    "lakeshop CDC snapshot (connectorx chunks)": lambda r=run: lakeshop(f"ours{r}", "connectorx"),
+                    "lakeshop CDC snapshot (pymysql chunks)": lambda r=run: lakeshop(f"oursp{r}", "pymysql"),
+                    "dlt sql_table (pyarrow)": lambda r=run: pipeline(f"ref{r}").run(
+                        sql_table(credentials=sqla_url, table="snap", backend="pyarrow", chunk_size=50_000)),
+                    "dlt sql_table (connectorx)": lambda r=run: pipeline(f"refcx{r}").run(
+                        sql_table(credentials=sqla_url, table="snap", backend="connectorx", chunk_size=50_000,
+                                  backend_kwargs={"conn": cx_url})),
+                    "floor: C client reads the table": lambda: subprocess.run(
+                        c_client, stdout=subprocess.DEVNULL, check=True),
+                    "floor: connectorx into Arrow": lambda: connectorx.read_sql(
+                        cx_url, "SELECT * FROM snap", return_type="arrow"),
+                }  # fmt: skip
+                for label, step in steps.items():
+                    times.setdefault(label, []).append(timed(step))
+            print(f"\nsnapshot of {n:,} rows into DuckDB (extract + normalize + load)")
+            ours = times["lakeshop CDC snapshot (connectorx chunks)"]
+            for label, values in times.items():
+                ratio = statistics.median(values) / statistics.median(ours)
+                print(f"  {label:42}: {median(values)} -> {n / statistics.median(values):,.0f} rows/s, "
+                      f"{ratio:.2f}x lakeshop's time")  # fmt: skip
 
         if "verify" in parts:
             # 1b. verification of the landed 1M-row table: lakeshop --verify (server-side row
@@ -186,72 +191,116 @@ def main() -> None:
                 f"  ratio                        : {statistics.median(hand_t) / statistics.median(verify_t):.2f}x"
             )
 
-        if not parts & {"stream", "memory"}:
-            return
-        # 2. streaming: 1M inserted rows in the binlog. Each end-to-end pipeline first snapshots
-        #    the still-empty table, so its checkpoint sits before the inserts; only the
-        #    streaming run that follows is timed.
-        stream_pipes = []
-        for run in range(args.runs):
-            pipe = dlt.pipeline(f"stream{run}", destination=dlt.destinations.duckdb(str(home / f"stream{run}.duckdb")),
-                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
-            pipe.run(mysql_cdc(credentials=root_url, include=["stream"]))
-            stream_pipes.append(pipe)
-        with db.connect("bench") as conn, conn.cursor() as cur:
-            start = master_position(cur)
-        fill(db, "stream", n, step=10_000)
-        conn_info = MySqlConn("127.0.0.1", db.port, "root", "", "bench")
-
-        def bare() -> None:
-            stream = BinLogStreamReader(
-                connection_settings={"host": "127.0.0.1", "port": db.port, "user": "root", "password": ""},
-                server_id=77, resume_stream=True, log_file=start.file, log_pos=start.pos,
-                only_events=[WriteRowsEvent], only_schemas=["bench"], blocking=False,
-            )  # fmt: skip
-            count = 0
-            for event in stream:
-                for row in event.rows:
-                    count += len(row["values"])  # touch the values like a consumer would
-            stream.close()
-
-        def reader_only() -> None:
-            reader = BinlogReader(conn_info, 78, start, lambda t: t == "stream")
-            for _, batches, _, _ in reader.transactions(lambda pos: False):
-                for b in batches:
-                    b.to_arrow("bench", "bench")
-
-        bare_t, reader_t, e2e_t = [], [], []
-        for run in range(args.runs):
-            bare_t.append(timed(bare))
-            reader_t.append(timed(reader_only))
-            e2e_t.append(
-                timed(
-                    lambda p=stream_pipes[run]: p.run(
-                        mysql_cdc(credentials=root_url, include=["stream"], max_rows=10**9)
-                    )
+        if "stream" in parts:
+            _stream(db, root_url, n, args.runs, home)
+        if "memory" in parts:
+            # 3. peak memory: snapshot 1M vs --big-rows rows in a fresh process each
+            with db.connect("bench") as conn, conn.cursor() as cur:
+                cur.execute(TABLE_DDL.format(name="big"))
+            fill(db, "big", args.big_rows)
+            for rows, table in ((n, "snap"), (args.big_rows, "big")):
+                rss = _peak_rss(home, root_url, table)
+                print(
+                    f"\npeak memory, `lakeshop ingest mysql` snapshot of {rows:,} rows: {rss / 1024:,.0f} MiB"
                 )
-            )
-        print(f"\nstreaming {n:,} inserted rows from the binary log")
-        print(
-            f"  bare pymysqlreplication loop : {median(bare_t)} -> {n / statistics.median(bare_t):,.0f} rows/s (the floor)"
-        )
-        print(f"  lakeshop reader to Arrow     : {median(reader_t)} -> {n / statistics.median(reader_t):,.0f} rows/s "
-              f"({statistics.median(bare_t) / statistics.median(reader_t):.2f}x of the floor)")  # fmt: skip
-        print(f"  lakeshop end to end (DuckDB) : {median(e2e_t)} -> {n / statistics.median(e2e_t):,.0f} rows/s "
-              f"({statistics.median(bare_t) / statistics.median(e2e_t):.2f}x of the floor)")  # fmt: skip
-
-        # 3. peak memory: snapshot 1M vs 5M rows in a fresh process each
-        with db.connect("bench") as conn, conn.cursor() as cur:
-            cur.execute(TABLE_DDL.format(name="big"))
-        fill(db, "big", args.big_rows)
-        for rows, table in ((n, "snap"), (args.big_rows, "big")):
-            rss = _peak_rss(home, root_url, table)
-            print(
-                f"\npeak memory, `lakeshop ingest mysql` snapshot of {rows:,} rows: {rss / 1024:,.0f} MiB"
-            )
     finally:
         db.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def _stream(db: MariaDB, root_url: str, n: int, runs: int, home: Path) -> None:
+    """2. Streaming ``n`` inserted rows (transactions of 10,000) from the binary log: the bare
+    pymysqlreplication loop (the Python decoder alone, the reference), lakeshop's reader to
+    Arrow and end to end into DuckDB with each row-image decoder (compiled, and Python), and
+    the floor: ``mariadb-binlog`` decoding the same events over the network (C)."""
+    # each end-to-end pipeline first snapshots the still-empty table, so its checkpoint sits
+    # before the inserts; only the streaming run that follows is timed
+    decoders = ("compiled", "python")
+    pipes: dict[tuple[str, int], dlt.Pipeline] = {}
+    for decoder in decoders:
+        for run in range(runs):
+            name = f"stream_{decoder}{run}"
+            pipe = dlt.pipeline(name, destination=dlt.destinations.duckdb(str(home / f"{name}.duckdb")),
+                                dataset_name="raw", pipelines_dir=str(home / "dlt"))  # fmt: skip
+            pipe.run(mysql_cdc(credentials=root_url, include=["stream"]))
+            pipes[decoder, run] = pipe
+    with db.connect("bench") as conn, conn.cursor() as cur:
+        start = master_position(cur)
+    fill(db, "stream", n, step=10_000)
+    with db.connect("bench") as conn, conn.cursor() as cur:
+        end = master_position(cur)
+    conn_info = MySqlConn("127.0.0.1", db.port, "root", "", "bench")
+
+    def bare() -> None:
+        stream = BinLogStreamReader(
+            connection_settings={"host": "127.0.0.1", "port": db.port, "user": "root", "password": ""},
+            server_id=77, resume_stream=True, log_file=start.file, log_pos=start.pos,
+            only_events=[WriteRowsEvent], only_schemas=["bench"], blocking=False,
+        )  # fmt: skip
+        count = 0
+        for event in stream:
+            for row in event.rows:
+                count += len(row["values"])  # touch the values like a consumer would
+        stream.close()
+
+    def reader_only() -> None:
+        reader = BinlogReader(conn_info, 78, start, lambda t: t == "stream")
+        rows = 0
+        for _, batches, _, _ in reader.transactions(lambda pos: False):
+            for b in batches:
+                rows += b.to_arrow("bench", "bench").num_rows
+        assert rows == n, rows
+
+    client = shutil.which("mariadb-binlog") or shutil.which("mysqlbinlog") or "mariadb-binlog"
+    with db.connect("bench") as conn, conn.cursor() as cur:
+        files = [f for f in binlog_files(cur) if start.file <= f <= end.file]
+    c_decoder = [client, "--no-defaults", "--read-from-remote-server", "-h127.0.0.1", f"-P{db.port}",
+                 "-uroot", f"--start-position={start.pos}", f"--stop-position={end.pos}",
+                 "--base64-output=decode-rows", "--verbose", *files]  # fmt: skip
+
+    def c_floor() -> None:
+        """mariadb-binlog writes each decoded row as an INSERT; grep (C too) counts them."""
+        decoded = subprocess.Popen(c_decoder, stdout=subprocess.PIPE)
+        counted = subprocess.run(["grep", "-c", "^### INSERT INTO"], stdin=decoded.stdout,
+                                 capture_output=True, text=True, check=False)  # fmt: skip
+        assert decoded.wait() == 0 and int(counted.stdout) == n, counted.stdout
+
+    def with_decoder(decoder: str, step: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            os.environ["LAKESHOP_CDC_ROW_DECODER"] = decoder
+            try:
+                step()
+            finally:
+                del os.environ["LAKESHOP_CDC_ROW_DECODER"]
+
+        return run
+
+    times: dict[str, list[float]] = {}
+    for run in range(runs):
+        steps = {"bare pymysqlreplication loop (reference)": bare}
+        for decoder in decoders:
+            steps[f"lakeshop reader to Arrow, {decoder} decoder"] = with_decoder(
+                decoder, reader_only
+            )
+            steps[f"lakeshop end to end into DuckDB, {decoder} decoder"] = with_decoder(
+                decoder,
+                lambda p=pipes[decoder, run]: p.run(
+                    mysql_cdc(credentials=root_url, include=["stream"], max_rows=10**9)
+                ),
+            )
+        steps["floor: mariadb-binlog decodes the events (C)"] = c_floor
+        for label, step in steps.items():
+            times.setdefault(label, []).append(timed(step))
+    for decoder in decoders:
+        landed = pipes[decoder, 0].dataset().row_counts().fetchall()
+        assert dict(landed)["stream"] == n, landed
+    reference = statistics.median(times["bare pymysqlreplication loop (reference)"])
+    print(f"\nstreaming {n:,} inserted rows from the binary log (transactions of 10,000)")
+    for label, values in times.items():
+        t = statistics.median(values)
+        print(
+            f"  {label:52}: {median(values)} -> {n / t:,.0f} rows/s, {reference / t:.2f}x the reference's speed"
+        )
 
 
 def _peak_rss(home: Path, url: str, table: str) -> int:

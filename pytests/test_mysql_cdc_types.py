@@ -454,3 +454,22 @@ def test_the_compiled_decoder_refuses_a_cut_off_event_and_keeps_what_it_had() ->
         {"id": 7, "v": "abc", "_cdc_op": "insert", "_cdc_seq": "000001.0000000000004.0000000000"},
         {"id": 7, "v": "abc", "_cdc_op": "insert", "_cdc_seq": "000001.0000000000004.0000000002"},
     ]
+
+
+def test_without_the_compiled_decoder_the_stream_decodes_in_python() -> None:
+    """An install without a C compiler has no _rowimage module: the decoder is reported
+    unavailable, no table gets a spec, and the stream takes the Python path (the type matrix
+    runs that path with LAKESHOP_CDC_ROW_DECODER=python)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.modules['ingestion.mysql_cdc._rowimage'] = None\n"
+        "from ingestion.mysql_cdc import rowimage, stream\n"
+        "assert not rowimage.available() and rowimage.specs([], []) is None\n"
+        "print('python decoder only')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "python decoder only" in done.stdout, done.stderr
