@@ -36,6 +36,7 @@ from ingestion import config
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from lakeshop import changed
+from lakeshop.build import with_vars
 from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir
 from sandbox.services import MariaDB, free_port
 from sandbox.shop.generator import ShopConfig, generate
@@ -91,11 +92,18 @@ def changed_only(duck: Path, target: Path) -> tuple[float, int, int]:
         plan = changed.plan([], seen, "duckdb")
         peak, nodes = 0, 0
         if not plan.nothing:
+            # what lakeshop build --changed-only runs (lakeshop/build.py): the selection, unit
+            # tests only when the project changed, lakeshop's vars
             select = (
                 ["--select", *plan.select, "--state", str(plan.state_dir)] if plan.select else []
             )
+            if plan.select and not plan.unit_tests:
+                select += ["--exclude-resource-type", "unit_test"]
             _, peak, per_node = dbt(
-                ["build", *select], duck, target, {"DBT_INDIRECT_SELECTION": "eager"}
+                ["build", *with_vars(select, test_all_rows=False)],
+                duck,
+                target,
+                {"DBT_INDIRECT_SELECTION": "eager"},
             )
             nodes = len(per_node) - 1
         if seen is not None:

@@ -7,12 +7,16 @@ nothing new, does not start dbt at all.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
+from typing import Any
+
+import yaml
 
 from ingestion.destinations import duckdb_path, warehouse_lock
 from lakeshop import changed
 from lakeshop.alerts import AlertError, send_alerts, should_alert
-from lakeshop.dbt_runner import capture_dbt, dbt_target, run_dbt, target_dir
+from lakeshop.dbt_runner import capture_dbt, dbt_target, project_dir, run_dbt, target_dir
 from lakeshop.report import build_report, render_terminal, save_report
 
 
@@ -24,6 +28,7 @@ def run_build(
     alert_on: str = "problems",
     changed_only: bool = False,
     quiet: bool = False,
+    test_all_rows: bool = False,
 ) -> int:
     """dbt build, the report, the alerts. Exit code: dbt's when it failed, 1 when an
     error-severity test failed, 3 when the build passed but an alert could not be sent.
@@ -34,8 +39,37 @@ def run_build(
     embedded = changed.target_type(target or dbt_target()) == "duckdb"
     with warehouse_lock(duckdb_path()) if embedded else contextlib.nullcontext():
         return _run_build(
-            dbt_args, target, webhook_url, sns_topic_arn, alert_on, changed_only, quiet
+            dbt_args,
+            target,
+            webhook_url,
+            sns_topic_arn,
+            alert_on,
+            changed_only,
+            quiet,
+            test_all_rows,
         )
+
+
+def with_vars(dbt_args: list[str], test_all_rows: bool) -> list[str]:
+    """dbt's arguments with lakeshop's vars merged into any --vars given: the fingerprint of
+    every project file (a change drops the test ledger's marks, macros and dbt_project.yml
+    included, which dbt's graph does not show) and, with `test_all_rows`, every test on
+    every row."""
+    args = list(dbt_args)
+    given: dict[str, Any] = {}
+    for i, arg in enumerate(args):
+        if arg == "--vars" and i + 1 < len(args):
+            given = dict(yaml.safe_load(args[i + 1]) or {})
+            del args[i : i + 2]
+            break
+        if arg.startswith("--vars="):
+            given = dict(yaml.safe_load(arg.split("=", 1)[1]) or {})
+            del args[i]
+            break
+    merged = {**given, "lakeshop_project_fingerprint": changed.project_fingerprint(project_dir())}
+    if test_all_rows:
+        merged["test_changed_rows_only"] = False
+    return [*args, "--vars", json.dumps(merged, sort_keys=True)]
 
 
 def _run_build(
@@ -46,6 +80,7 @@ def _run_build(
     alert_on: str,
     changed_only: bool,
     quiet: bool,
+    test_all_rows: bool,
 ) -> int:
     # the raw tables as this build finds them, before dbt starts (lakeshop/changed.py)
     whole = changed.covers_everything(dbt_args)
@@ -61,8 +96,11 @@ def _run_build(
             return 0
         if plan.select is not None:
             dbt_args = [*dbt_args, "--select", *plan.select, "--state", str(plan.state_dir)]
+            if not plan.unit_tests:
+                dbt_args += ["--exclude-resource-type", "unit_test"]
             # a test of a rebuilt model runs even where its other parent was not rebuilt
             extra_env = {"DBT_INDIRECT_SELECTION": "eager"}
+    dbt_args = with_vars(dbt_args, test_all_rows)
     # a build that stops before running anything writes no results: never report the last ones
     (target_dir() / "run_results.json").unlink(missing_ok=True)
     if quiet:

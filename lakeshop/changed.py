@@ -57,6 +57,9 @@ class Plan:
     select: list[str] | None
     reasons: list[str] = field(default_factory=list)
     state_dir: Path | None = None
+    # unit tests check the project's code, not its data: a selection runs them only when the
+    # project changed (dbt's own advice is to keep them out of production builds)
+    unit_tests: bool = True
 
     @property
     def nothing(self) -> bool:
@@ -219,7 +222,7 @@ def plan(dbt_args: Iterable[str], seen: Seen | None, target: str | None) -> Plan
         reasons.append("the project changed since the last build (state:modified+)")
     if not select:
         reasons.append(f"nothing new since the last successful build ({saved.get('built_at')})")
-    return Plan(select, reasons, state_dir(name))
+    return Plan(select, reasons, state_dir(name), unit_tests=seen.project != saved.get("project"))
 
 
 def record_success(seen: Seen) -> None:

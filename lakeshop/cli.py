@@ -520,6 +520,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         sns_topic_arn=args.sns_topic_arn,
         alert_on=args.alert_on,
         changed_only=args.changed_only,
+        test_all_rows=args.test_all_rows,
     )
 
 
@@ -1063,6 +1064,14 @@ def build_parser() -> argparse.ArgumentParser:
             "build only what has new input since the last successful build: raw tables with "
             "new rows, project changes (state:modified), orders due for release; nothing "
             "new: dbt does not start (DuckDB and PostgreSQL targets)"
+        ),
+    )
+    p.add_argument(
+        "--test-all-rows",
+        action="store_true",
+        help=(
+            "every test reads every row (by default a test of a model that stamps its rows "
+            "reads only those written since it last passed: the changed_rows meta)"
         ),
     )
     # every other option goes to dbt build as it is (--select, --exclude, --full-refresh)

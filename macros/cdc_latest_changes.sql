@@ -5,7 +5,8 @@
     `cdc_seq`, dlt's at-least-once loads, in the same load package or in two) collapses into
     one row: the copy from the first load package, whose rows are the same row. Because the latest change
     per key does not depend on how the log is cut into runs, a full refresh gives the same
-    table. -#}
+    table, but for `built_at`: when the build that wrote the row started (tests read only the
+    rows written since they last passed: changed_rows_filter). -#}
 {% macro cdc_latest_changes(staging_model, key_column) -%}
 with
 
@@ -13,7 +14,7 @@ changes as (
 
     select * from {{ ref(staging_model) }}
     {%- if is_incremental() %}
-    where cdc_seq > (select coalesce(max(cdc_seq), '') from {{ this }})
+    where cdc_seq > {{ lakeshop.previous_value('max(cdc_seq)', "''") }}
     {%- endif %}
 
 ),
@@ -60,7 +61,8 @@ final as (
 
     select
         latest_change.*,
-        {{ lakeshop.as_boolean("latest_change.cdc_operation = 'delete'") }} as is_deleted
+        {{ lakeshop.as_boolean("latest_change.cdc_operation = 'delete'") }} as is_deleted,
+        {{ lakeshop.run_started_at_utc() }} as built_at
     from latest_change
 
 )

@@ -22,30 +22,24 @@ history as (
 
 ),
 
-first_detection as (
-
-    select
-        record_key,
-        quarantine_reason,
-        record_version,
-        min(first_detected_at) as first_detected_at
-    from history
-    group by record_key, quarantine_reason, record_version
-
-),
-
 final as (
 
+    -- when each row's finding was first detected, looked up for the rows selected (a
+    -- filter on this view, such as a test's changed-rows scope, reaches the history too;
+    -- grouping the whole history first read all of it for every query)
     select
         validated.*,
-        first_detection.first_detected_at as quarantined_at
+        (
+            select min(history.first_detected_at)
+            from history
+            where
+                history.record_key = coalesce(
+                    cast(validated.{{ key_column }} as {{ dbt.type_string() }}), '(missing)'
+                )
+                and history.quarantine_reason = validated.quarantine_reason
+                and history.record_version = validated.{{ version_column }}
+        ) as quarantined_at
     from validated
-    left join first_detection
-        on
-            coalesce(cast(validated.{{ key_column }} as {{ dbt.type_string() }}), '(missing)')
-            = first_detection.record_key
-            and validated.quarantine_reason = first_detection.quarantine_reason
-            and validated.{{ version_column }} = first_detection.record_version
 
 )
 

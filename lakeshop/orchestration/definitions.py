@@ -43,6 +43,7 @@ from ingestion.destinations import duckdb_path, warehouse_lock
 from ingestion.ecommerce_api import ecommerce_api
 from ingestion.ecommerce_api.settings import RESOURCES
 from lakeshop import changed
+from lakeshop.build import with_vars
 from lakeshop.dbt_runner import dbt_env, dbt_executable, dbt_target, project_dir
 
 RAW_SCHEMAS = {"mysql": "raw_mysql", "ecommerce_api": "raw_ecommerce_api", "events": "raw_events"}
@@ -321,7 +322,11 @@ def build_dbt_asset(manifest: Path) -> dg.AssetsDefinition:
     def lakeshop_dbt(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         embedded = changed.target_type(dbt_target()) == "duckdb"
         with warehouse_lock(duckdb_path()) if embedded else contextlib.nullcontext():
-            invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+            # the daily run tests every row; the others the rows written since each test
+            # last passed (lakeshop build's vars: macros/changed_rows_filter.sql)
+            daily = context.run.job_name == "daily_pipeline"
+            args = ["build", *with_vars([], test_all_rows=daily)]
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
             yield from invocation.stream()
             _report_and_alert(context, invocation.target_path, invocation.process.returncode)
         if not invocation.is_successful():

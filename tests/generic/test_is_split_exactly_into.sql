@@ -1,19 +1,39 @@
 {#- Every key of the model is in exactly one of `parts` (e.g. silver and quarantine), and
     the parts hold no key the model does not have: nothing dropped, nothing doubled. With
     `cdc_table`, the model is a change model and only its current rows count (see the
-    cdc_is_current macro). Fails with one row per offending key and what is wrong. -#}
+    cdc_is_current macro). Fails with one row per offending key and what is wrong. Where
+    the model and every part stamp their rows (`changed_rows`), only the keys written since
+    the test last passed are checked (split_test_scope). -#}
 {% test is_split_exactly_into(model, column_name, parts, cdc_table=none) %}
+
+{#- with stamped model and parts: only the keys written since the test last passed -#}
+{%- set scope = lakeshop.split_test_scope(model, column_name, parts) %}
 
 with
 
+{% if scope %}
+written as (
+
+    {{ scope }}
+
+),
+
+{% endif %}
 source_keys as (
 
     select {{ column_name }} as record_key
     {% if cdc_table %}
-    from {{ model }} as latest
-    where {{ lakeshop.cdc_is_current(cdc_table, 'latest') }}
+        from {{ model }} as latest
+        where
+            {{ lakeshop.cdc_is_current(cdc_table, 'latest') }}
+            {% if scope %}
+                and {{ column_name }} in (select written.{{ column_name }} from written)
+            {% endif %}
     {% else %}
-    from {{ model }}
+        from {{ model }}
+        {% if scope %}
+            where {{ column_name }} in (select written.{{ column_name }} from written)
+        {% endif %}
     {% endif %}
 
 ),
@@ -21,13 +41,16 @@ source_keys as (
 part_keys as (
 
     {% for part in parts %}
-    select
-        {{ column_name }} as record_key,
-        '{{ part }}' as part_name
-    from {{ ref(part) }}
-    {% if not loop.last %}
-    union all
-    {% endif %}
+        select
+            {{ column_name }} as record_key,
+            '{{ part }}' as part_name
+        from {{ ref(part) }}
+        {% if scope %}
+            where {{ column_name }} in (select written.{{ column_name }} from written)
+        {% endif %}
+        {% if not loop.last %}
+            union all
+        {% endif %}
     {% endfor %}
 
 ),

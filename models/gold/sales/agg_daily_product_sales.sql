@@ -20,6 +20,11 @@
     )
 }}
 
+{#- what the last build saw: constants, read when the model is compiled (previous_value) -#}
+{%- set last_built_date = previous_value('max(order_date)', 'null') if is_incremental() else none -%}
+{%- set watermark = previous_value('max(built_through_seq)', "''") if is_incremental() else none -%}
+{%- set last_built_at = previous_value('max(built_at)', 'null') if is_incremental() else none -%}
+
 with
 
 order_items as (
@@ -41,45 +46,42 @@ validated_items as (
 
 ),
 
+-- the inputs' highest sequence: in an incremental run, of what came since the last one's
 run_watermark as (
 
     select max(seq) as built_through_seq
     from (
         select validated_through_seq as seq from validated_orders
+        {% if is_incremental() %}
+        where validated_through_seq > {{ watermark }}
+        {% endif %}
         union all
         select validated_through_seq as seq from validated_items
+        {% if is_incremental() %}
+        where validated_through_seq > {{ watermark }}
+        union all
+        select {{ watermark }} as seq
+        {% endif %}
     ) as inputs
 
 ),
 
 {% if is_incremental() %}
 
-previous_build as (
-
-    select
-        max(order_date) as last_built_date,
-        coalesce(max(built_through_seq), '') as watermark,
-        max(built_at) as last_built_at
-    from {{ this }}
-
-),
-
 changed_dates as (
 
     select cast(validated_orders.placed_at as date) as order_date
     from validated_orders
-    cross join previous_build
     where
-        {{ moved_since('validated_orders', 'previous_build') }}
+        {{ moved_since('validated_orders', watermark, last_built_at) }}
 
     union
 
     -- the day a re-validated order was on before (an order moved in time)
     select cast(validated_orders.previous_placed_at as date) as order_date
     from validated_orders
-    cross join previous_build
     where
-        {{ moved_since('validated_orders', 'previous_build') }}
+        {{ moved_since('validated_orders', watermark, last_built_at) }}
         and validated_orders.previous_placed_at is not null
 
     union
@@ -88,18 +90,16 @@ changed_dates as (
     from validated_items
     inner join validated_orders
         on validated_items.order_id = validated_orders.order_id
-    cross join previous_build
     where
-        {{ moved_since('validated_items', 'previous_build') }}
+        {{ moved_since('validated_items', watermark, last_built_at) }}
 
     union
 
     select order_items.order_date
     from order_items
-    cross join previous_build
     where
         order_items.order_date >= {{ dbt.dateadd(
-            'day', -var('incremental_lookback_days'), 'previous_build.last_built_date'
+            'day', -var('incremental_lookback_days'), last_built_date
         ) }}
 
 ),

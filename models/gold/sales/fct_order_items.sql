@@ -13,11 +13,14 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "delete from {{ this }} where order_item_id not in"
-            ~ " (select order_item_id from {{ ref('order_items') }})"
+            "{{ delete_no_longer_valid('order_item_id', 'int_order_items_validated') }}"
         ],
     )
 }}
+
+{#- what the last build saw: constants, read when the model is compiled (previous_value) -#}
+{%- set watermark = previous_value('max(built_through_seq)', "''") if is_incremental() else none -%}
+{%- set last_built_at = previous_value('max(built_at)', 'null') if is_incremental() else none -%}
 
 with
 
@@ -45,9 +48,18 @@ order_statuses as (
 
 ),
 
+-- the input's highest sequence: in an incremental run, of what came since the last one's
 run_watermark as (
 
-    select max(validated_through_seq) as built_through_seq from validated_items
+    select max(seq) as built_through_seq
+    from (
+        select validated_through_seq as seq from validated_items
+        {% if is_incremental() %}
+        where validated_through_seq > {{ watermark }}
+        union all
+        select {{ watermark }} as seq
+        {% endif %}
+    ) as inputs
 
 ),
 
@@ -96,15 +108,7 @@ final as (
         order_items.order_item_id in (
             select validated_items.order_item_id
             from validated_items
-            cross join (
-                select
-                    coalesce(max(this_model.built_through_seq), '')
-                        as watermark,
-                    max(this_model.built_at) as last_built_at
-                from {{ this }} as this_model
-            ) as previous_build
-            where
-                {{ moved_since('validated_items', 'previous_build') }}
+            where {{ moved_since('validated_items', watermark, last_built_at) }}
         )
     {% endif %}
 

@@ -1,9 +1,11 @@
 {#- One row per valid order: status, dates, line totals from fct_order_items, payments
     captured and refunded, shipping times, and whether it was the customer's first order.
 
-    Incremental: a run rebuilds the orders re-validated in silver since the last build,
-    orders whose lines, payments or shipments changed, and every order of their customers,
-    the ones they had before the run included (for is_first_order); the post-hook removes orders that are no longer valid. A line is
+    Incremental: a run rebuilds the orders re-validated in silver since the last build and
+    orders whose lines, payments or shipments changed, and of the other orders of their
+    customers (the ones they had before the run included) those whose is_first_order the
+    run turns, reckoned over all of a customer's orders; the post-hook removes orders that
+    are no longer valid. A line is
     followed in silver too, not only in fct_order_items: a line that left gold (deleted or
     quarantined) leaves no row there to say its order changed. -#}
 {{
@@ -13,11 +15,14 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         post_hook=[
-            "delete from {{ this }} where order_id not in"
-            ~ " (select order_id from {{ ref('orders') }})"
+            "{{ delete_no_longer_valid('order_id', 'int_orders_validated') }}"
         ],
     )
 }}
+
+{#- what the last build saw: constants, read when the model is compiled (previous_value) -#}
+{%- set watermark = previous_value('max(built_through_seq)', "''") if is_incremental() else none -%}
+{%- set last_built_at = previous_value('max(built_at)', 'null') if is_incremental() else none -%}
 
 with
 
@@ -75,98 +80,97 @@ order_statuses as (
 
 ),
 
+-- the inputs' highest sequence: in an incremental run, of what came since the last one's
 run_watermark as (
 
     select max(seq) as built_through_seq
     from (
         select validated_through_seq as seq from validated_orders
+        {% if is_incremental() %}
+        where validated_through_seq > {{ watermark }}
+        {% endif %}
         union all
         select built_through_seq as seq from order_items
+        {% if is_incremental() %}
+        where built_through_seq > {{ watermark }}
+        {% endif %}
         union all
         select cdc_seq as seq from payment_changes
+        {% if is_incremental() %}
+        where cdc_seq > {{ watermark }}
+        {% endif %}
         union all
         select cdc_seq as seq from shipment_changes
+        {% if is_incremental() %}
+        where cdc_seq > {{ watermark }}
+        union all
+        select {{ watermark }} as seq
+        {% endif %}
     ) as inputs
 
 ),
 
 {% if is_incremental() %}
 
-previous_build as (
-
-    select
-        coalesce(max(built_through_seq), '') as watermark,
-        max(built_at) as last_built_at
-    from {{ this }}
-
-),
-
 changed_orders as (
 
     select validated_orders.order_id
     from validated_orders
-    cross join previous_build
     where
-        {{ moved_since('validated_orders', 'previous_build') }}
+        {{ moved_since('validated_orders', watermark, last_built_at) }}
 
     union
 
     select order_items.order_id
     from order_items
-    cross join previous_build
     where
         {{ moved_since(
-            'order_items', 'previous_build', 'built_through_seq', 'built_at'
+            'order_items', watermark, last_built_at, 'built_through_seq', 'built_at'
         ) }}
 
     union
 
     select validated_items.order_id
     from validated_items
-    cross join previous_build
     where
-        {{ moved_since('validated_items', 'previous_build') }}
+        {{ moved_since('validated_items', watermark, last_built_at) }}
 
     union
 
     select payment_changes.order_id
     from payment_changes
-    cross join previous_build
-    where payment_changes.cdc_seq > previous_build.watermark
+    where payment_changes.cdc_seq > {{ watermark }}
 
     union
 
     select shipment_changes.order_id
     from shipment_changes
-    cross join previous_build
-    where shipment_changes.cdc_seq > previous_build.watermark
+    where shipment_changes.cdc_seq > {{ watermark }}
 
 ),
 
-affected_orders as (
+affected_customers as (
 
-    select orders.order_id
-    from orders
-    where orders.customer_id in (
-        select validated_orders.customer_id
-        from validated_orders
-        inner join changed_orders
-            on validated_orders.order_id = changed_orders.order_id
+    select validated_orders.customer_id
+    from validated_orders
+    inner join changed_orders
+        on validated_orders.order_id = changed_orders.order_id
 
-        union
+    union
 
-        -- the customer an order belonged to before this run: moved to another customer,
-        -- it may leave the old one a new first order
-        select previous_orders.customer_id
-        from {{ this }} as previous_orders
-        inner join changed_orders
-            on previous_orders.order_id = changed_orders.order_id
-    )
+    -- the customer an order belonged to before this run: moved to another customer,
+    -- it may leave the old one a new first order
+    select previous_orders.customer_id
+    from {{ this }} as previous_orders
+    inner join changed_orders
+        on previous_orders.order_id = changed_orders.order_id
 
 ),
 
 {% endif %}
 
+-- each order's place among its customer's orders, over all of a customer's orders (in an
+-- incremental run: of the customers whose orders changed, now or before)
 customer_orders as (
 
     select
@@ -177,10 +181,37 @@ customer_orders as (
         ) as order_sequence
     from orders
     {% if is_incremental() %}
-    where order_id in (select affected_orders.order_id from affected_orders)
+    where
+        customer_id in (
+            select affected_customers.customer_id from affected_customers
+        )
     {% endif %}
 
 ),
+
+{% if is_incremental() %}
+
+-- rebuilt: the changed orders, and the other orders of their customers whose first-order
+-- flag this run turns (the only thing of theirs that another order changes)
+affected_orders as (
+
+    select changed_orders.order_id
+    from changed_orders
+
+    union
+
+    select customer_orders.order_id
+    from customer_orders
+    left join {{ this }} as previous_orders
+        on customer_orders.order_id = previous_orders.order_id
+    where
+        previous_orders.order_id is null
+        or {{ as_boolean('customer_orders.order_sequence = 1') }}
+        != previous_orders.is_first_order
+
+),
+
+{% endif %}
 
 order_lines as (
 
@@ -275,6 +306,10 @@ final as (
     from orders
     inner join customer_orders
         on orders.order_id = customer_orders.order_id
+    {% if is_incremental() %}
+    inner join affected_orders
+        on orders.order_id = affected_orders.order_id
+    {% endif %}
     inner join order_statuses
         on orders.order_status = order_statuses.order_status
     cross join run_watermark

@@ -12,7 +12,9 @@
     Incremental: a run re-validates the lines whose latest change is newer than the last
     run's watermark, the lines of orders re-validated since (by watermark, or by their
     validated_at: an order released without a new change), the lines of products that
-    changed, and everything after a new snapshot generation. -#}
+    changed and whose existence may have with them (gone now, or held as an orphan before:
+    nothing else of a product decides a line's verdict), and everything after a new
+    snapshot generation. -#}
 {{
     config(
         materialized='incremental',
@@ -21,6 +23,10 @@
         on_schema_change='append_new_columns',
     )
 }}
+
+{#- what the last run saw: constants, read when the model is compiled (previous_value) -#}
+{%- set watermark = previous_value('max(validated_through_seq)', "''") if is_incremental() else none -%}
+{%- set last_validated_at = previous_value('max(validated_at)', 'null') if is_incremental() else none -%}
 
 with
 
@@ -54,36 +60,39 @@ generations as (
 
 ),
 
+-- the inputs' highest cdc_seq: in an incremental run, of what came since the last one's
+-- (every input's rows up to it were there then)
 run_watermark as (
 
     select max(seq) as validated_through_seq
     from (
         select cdc_seq as seq from item_changes
+        {% if is_incremental() %}
+        where cdc_seq > {{ watermark }}
+        {% endif %}
         union all
         select cdc_seq as seq from product_changes
+        {% if is_incremental() %}
+        where cdc_seq > {{ watermark }}
+        {% endif %}
         union all
         select validated_through_seq as seq from orders
+        {% if is_incremental() %}
+        where validated_through_seq > {{ watermark }}
+        union all
+        select {{ watermark }} as seq
+        {% endif %}
     ) as inputs
 
 ),
 
 {% if is_incremental() %}
 
-previous_run as (
-
-    select
-        coalesce(max(validated_through_seq), '') as watermark,
-        max(validated_at) as last_validated_at
-    from {{ this }}
-
-),
-
 affected_items as (
 
     select item_changes.order_item_id
     from item_changes
-    cross join previous_run
-    where item_changes.cdc_seq > previous_run.watermark
+    where item_changes.cdc_seq > {{ watermark }}
 
     union
 
@@ -91,32 +100,44 @@ affected_items as (
     from item_changes
     inner join orders
         on item_changes.order_id = orders.order_id
-    cross join previous_run
-    where
-        {{ moved_since(
-            'orders', 'previous_run', last_stamp='last_validated_at'
-        ) }}
+    where {{ moved_since('orders', watermark, last_validated_at) }}
 
     union
 
+    -- of a product, only whether it exists decides a line's verdict (orphan_product): the
+    -- lines of a product that changed and is gone now, and the lines held as orphans of one
+    -- that changed (it may be back). A price change re-validates nothing.
     select item_changes.order_item_id
     from item_changes
     inner join product_changes
         on item_changes.product_id = product_changes.product_id
-    cross join previous_run
-    where product_changes.cdc_seq > previous_run.watermark
+    where
+        product_changes.cdc_seq > {{ watermark }}
+        and (
+            not exists (
+                select 1
+                from products
+                where products.product_id = item_changes.product_id
+            )
+            or exists (
+                select 1
+                from {{ this }} as previous_items
+                where
+                    previous_items.order_item_id = item_changes.order_item_id
+                    and previous_items.quarantine_reason = 'orphan_product'
+            )
+        )
 
     union
 
     select item_changes.order_item_id
     from item_changes
-    cross join previous_run
     where exists (
         select 1
         from generations
         where
             generations.table_name in ('order_items', 'products')
-            and generations.start_seq > previous_run.watermark
+            and generations.start_seq > {{ watermark }}
     )
 
 ),

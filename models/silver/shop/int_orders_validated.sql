@@ -11,10 +11,14 @@
                             `duplicate_window_seconds` earlier (a double-clicked checkout)
     orders and orders_quarantine are views on the current rows of this table.
 
-    Incremental: a run re-validates only the affected orders, those whose latest change is
-    newer than the last run's watermark, every order of a customer who changed, placed a
-    changed order or had it before the change (orphan and duplicate checks look at them), orders held as future_date (time
-    moves on), and everything after a new snapshot generation. Keys that stopped being current
+    Incremental: a run re-validates only the affected orders: those whose latest change is
+    newer than the last run's watermark; the orders of the same customer placed up to the
+    duplicate window after a changed order, where it is now and where it was (the only
+    orders whose duplicate_submission verdict it can change; each is checked against every
+    current order of its customer, as in a full build); the orders of a customer that
+    changed and is gone now, or held as its orphans (only a customer's existence decides
+    orphan_customer); orders held as future_date that are due now (time moves on); and everything after a
+    new snapshot generation. Keys that stopped being current
     stay as rows with is_current false, so delete+insert replaces them like any other.
 
     Besides the input watermark (validated_through_seq, the highest cdc_seq of the inputs),
@@ -31,6 +35,9 @@
         on_schema_change='append_new_columns',
     )
 }}
+
+{#- what the last run saw: a constant, read when the model is compiled (previous_value) -#}
+{%- set watermark = previous_value('max(validated_through_seq)', "''") if is_incremental() else none -%}
 
 with
 
@@ -64,13 +71,22 @@ generations as (
 
 ),
 
+-- the inputs' highest cdc_seq: in an incremental run, of what came since the last one's
 run_watermark as (
 
     select max(cdc_seq) as validated_through_seq
     from (
         select cdc_seq from order_changes
+        {% if is_incremental() %}
+        where cdc_seq > {{ watermark }}
+        {% endif %}
         union all
         select cdc_seq from customer_changes
+        {% if is_incremental() %}
+        where cdc_seq > {{ watermark }}
+        union all
+        select {{ watermark }} as cdc_seq
+        {% endif %}
     ) as inputs
 
 ),
@@ -94,36 +110,26 @@ previous_versions as (
 
 {% if is_incremental() %}
 
-previous_run as (
+-- where each changed order is now and where it was before this run (its customer and
+-- placed_at): duplicate_submission compares an order with its customer's orders placed
+-- up to duplicate_window_seconds before it
+changed_positions as (
 
-    select coalesce(max(validated_through_seq), '') as watermark from {{ this }}
-
-),
-
-touched_customers as (
-
-    select order_changes.customer_id
+    select
+        order_changes.customer_id,
+        order_changes.placed_at
     from order_changes
-    cross join previous_run
-    where order_changes.cdc_seq > previous_run.watermark
+    where order_changes.cdc_seq > {{ watermark }}
 
     union
 
-    -- the customer a changed order belonged to before: moved to another customer (or
-    -- deleted), it may leave an order of the old one that is no longer a duplicate
-    select previous_orders.customer_id
+    select
+        previous_orders.customer_id,
+        previous_orders.placed_at
     from {{ this }} as previous_orders
     inner join order_changes
         on previous_orders.order_id = order_changes.order_id
-    cross join previous_run
-    where order_changes.cdc_seq > previous_run.watermark
-
-    union
-
-    select customer_changes.customer_id
-    from customer_changes
-    cross join previous_run
-    where customer_changes.cdc_seq > previous_run.watermark
+    where order_changes.cdc_seq > {{ watermark }}
 
 ),
 
@@ -131,33 +137,70 @@ affected_orders as (
 
     select order_changes.order_id
     from order_changes
-    cross join previous_run
-    where order_changes.cdc_seq > previous_run.watermark
+    where order_changes.cdc_seq > {{ watermark }}
 
     union
 
+    -- the orders a changed order can be the earlier checkout of, where it is now and where
+    -- it was (moved in time, to another customer, deleted)
+    select neighbours.order_id
+    from order_changes as neighbours
+    inner join changed_positions
+        on
+            neighbours.customer_id = changed_positions.customer_id
+            and neighbours.placed_at >= changed_positions.placed_at
+            and neighbours.placed_at <= {{ dbt.dateadd(
+                'second', var('duplicate_window_seconds'), 'changed_positions.placed_at'
+            ) }}
+
+    union
+
+    -- of a customer, only whether it exists decides an order's verdict (orphan_customer):
+    -- the orders of a customer that changed and is gone now, and the orders held as
+    -- orphans of one that changed (it may be back). A profile change re-validates nothing.
     select order_changes.order_id
     from order_changes
-    inner join touched_customers
-        on order_changes.customer_id = touched_customers.customer_id
+    inner join customer_changes
+        on order_changes.customer_id = customer_changes.customer_id
+    where
+        customer_changes.cdc_seq > {{ watermark }}
+        and (
+            not exists (
+                select 1
+                from customers
+                where customers.customer_id = order_changes.customer_id
+            )
+            or exists (
+                select 1
+                from {{ this }} as previous_orders
+                where
+                    previous_orders.order_id = order_changes.order_id
+                    and previous_orders.quarantine_reason = 'orphan_customer'
+            )
+        )
 
     union
 
+    -- time moves on: the orders held as future_date that are due now (the others stay
+    -- held, unchanged)
     select order_id
     from {{ this }}
-    where quarantine_reason = 'future_date'
+    where
+        quarantine_reason = 'future_date'
+        and placed_at <= {{ dbt.dateadd(
+            'hour', var('future_date_tolerance_hours'), run_started_at_utc()
+        ) }}
 
     union
 
     select order_changes.order_id
     from order_changes
-    cross join previous_run
     where exists (
         select 1
         from generations
         where
             generations.table_name in ('orders', 'customers')
-            and generations.start_seq > previous_run.watermark
+            and generations.start_seq > {{ watermark }}
     )
 
 ),
@@ -196,6 +239,24 @@ cleaned as (
 
 ),
 
+-- every current order of the customers in scope, changed or not: an order's earlier
+-- checkout may be one that did not change (in a full build: every current order)
+checkout_scope as (
+
+    select
+        latest.order_id,
+        latest.customer_id,
+        latest.total_amount,
+        latest.placed_at
+    from order_changes as latest
+    where
+        {{ cdc_is_current('orders') }}
+        {% if is_incremental() %}
+        and latest.customer_id in (select in_scope.customer_id from in_scope)
+        {% endif %}
+
+),
+
 previous_checkout as (
 
     select
@@ -204,8 +265,7 @@ previous_checkout as (
             partition by customer_id, total_amount
             order by placed_at, order_id
         ) as previous_same_checkout_at
-    from cleaned
-    where {{ is_true('is_current') }}
+    from checkout_scope
 
 ),
 

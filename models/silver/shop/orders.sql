@@ -27,7 +27,8 @@ final as (
         updated_at,
 
         -- lineage
-        cdc_seq
+        cdc_seq,
+        validated_at
 
     from validated
     where

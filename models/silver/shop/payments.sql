@@ -33,7 +33,8 @@ final as (
         updated_at,
 
         -- lineage
-        cdc_seq
+        cdc_seq,
+        built_at
 
     from current_payments
 

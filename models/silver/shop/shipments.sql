@@ -32,7 +32,8 @@ final as (
         updated_at,
 
         -- lineage
-        cdc_seq
+        cdc_seq,
+        built_at
 
     from current_shipments
 

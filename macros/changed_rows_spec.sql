@@ -1,0 +1,41 @@
+{#- Tests on the rows builds changed, where a structural guarantee covers the rest.
+
+    A model whose rows carry the moment they were written declares it in its meta:
+    `changed_rows: {column: validated_at}` (a run's start, as `run_started_at_utc()` writes
+    it) or `changed_rows: {column: dlt_load_id, kind: load_id}` (rows landed by dlt, or kept
+    from the change that did: epoch seconds as text). Every write to such a model stamps the
+    rows it writes (delete+insert replaces a key's row with a newly stamped one, an append
+    adds newly stamped rows), so a row whose stamp is older than the last time a test passed
+    is a row that test has already passed on, unchanged since. Its generic tests then read:
+
+    - not_null, accepted_values, is_between (a property of each row): only the rows written
+      after the test last passed (test_ledger);
+    - unique, is_unique_combination on the key the model's writes replace rows by
+      (`unique_key` in the spec: a delete+insert model, or a view filtering one): only the
+      written rows too, since a written key's older row is gone;
+    - unique on any other column: every row whose value is at least the lowest value of a
+      written row (a new duplicate has at least one written row, since rows only leave or
+      are replaced; the unchanged rows were unique among themselves when the test last
+      passed); is_unique_combination on other columns: every row sharing a written row's
+      values.
+
+    Reconciliations (is_split_exactly_into) whose model and parts all stamp their rows read
+    the keys any of them wrote (split_test_scope). Relationships, PII searches and singular
+    tests read everything: a row can break them without being written (its parent
+    deleted). `--vars '{test_changed_rows_only: false}'` reads everything for every
+    test (`lakeshop build --test-all-rows`, the daily Dagster run). -#}
+{% macro changed_rows_spec(test) %}
+    {%- if not var('test_changed_rows_only', true) or var('offline_compile', false) -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set metadata = test.test_metadata if test.test_metadata is defined else none -%}
+    {%- set attached = test.attached_node if test.attached_node is defined else none -%}
+    {%- if not metadata or not attached or metadata.name not in [
+        'not_null', 'accepted_values', 'is_between', 'unique', 'is_unique_combination'
+    ] -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set node = graph.nodes.get(attached) -%}
+    {%- set spec = (node.config.meta or {}).get('changed_rows') if node else none -%}
+    {{ return(spec) }}
+{% endmacro %}
