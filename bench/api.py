@@ -1,7 +1,8 @@
 """Benchmark the e-commerce API source against the local API server over real HTTP.
 
-The server holds a generated shop (--orders orders: its products, users and carts). Three
-measurements, --runs times each, medians printed:
+The server holds a generated shop (--orders orders: its products, users and carts) and runs
+as a process of its own (`lakeshop api serve --source synthetic`), as a real API would.
+Measurements, --runs times each, medians printed:
   1. floor: a bare `requests` loop fetching every page of every resource (no dlt);
   2. lakeshop's source, fetch only (pages through dlt's rest_api, nothing landed);
   3. lakeshop's source end to end into DuckDB (normalize, child tables, scd2 merge), with
@@ -19,7 +20,6 @@ Usage: python bench/api.py [--orders 200000] [--page-size 100] [--runs 3]
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import shutil
 import statistics
@@ -32,9 +32,8 @@ import requests
 
 from ingestion.ecommerce_api import RESOURCES
 from ingestion.ecommerce_api.runner import sync_api
-from sandbox.shop.generator import ShopConfig, generate
-from sandbox.shop_api.server import RunningApi, ShopApi
-from sandbox.shop_api.world import ApiWorld
+from sandbox.services import free_port
+from sandbox.shop_api.service import ApiService
 
 
 def bare_loop(base_url: str, page_size: int) -> tuple[int, int]:
@@ -109,12 +108,22 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    tables = generate(ShopConfig(orders=args.orders, seed=5, end_date=dt.date(2026, 10, 31))).tables
-    world = ApiWorld.from_tables(tables, seed=5)
-    del tables
-    print(
-        f"API world: {len(world.products):,} products, {len(world.user_rows):,} users, {len(world.carts):,} carts"
-    )
+    # the server is a process of its own, as any real API is: with the client it shares the
+    # machine's two cores, not one interpreter lock (a server on a thread of this process
+    # made every request and the client's work take turns)
+    state = Path(tempfile.mkdtemp(prefix="lakeshop-bench-api-server-", dir="/tmp"))
+    port = free_port()
+    server = ApiService(state, port, ["--port", str(port), "--source", "synthetic", "--orders",
+                                      str(args.orders), "--seed", "5", "--end-date", "2026-10-31"])  # fmt: skip
+    server.start()
+    sizes = {
+        name: requests.get(f"{server.address()}/{path}", params={"limit": 1}, timeout=60).json()[
+            "total"
+        ]
+        for name, (path, _, paged) in RESOURCES.items()
+        if paged
+    }
+    print("API world (its own process): " + ", ".join(f"{n:,} {name}" for name, n in sizes.items()))
     figures: dict[str, list[tuple[float, int, int, int]]] = {
         "floor": [],
         "fetch": [],
@@ -122,10 +131,10 @@ def main() -> int:
         "dlt rest_api": [],
     }
     steps: dict[str, list[dict[str, float]]] = {"end to end": [], "dlt rest_api": []}
-    with RunningApi(ShopApi(world)) as api:
+    try:
         for run in range(1, args.runs + 1):
             t = time.perf_counter()
-            pages, records = bare_loop(api.url, args.page_size)
+            pages, records = bare_loop(server.address(), args.page_size)
             figures["floor"].append((time.perf_counter() - t, pages, records, 0))
             for label, targets in (("fetch", ()), ("end to end", ("warehouse",))):
                 home = Path(tempfile.mkdtemp(prefix="lakeshop-bench-api-", dir="/tmp"))
@@ -133,7 +142,7 @@ def main() -> int:
                     LAKESHOP_HOME=str(home), LAKESHOP_DUCKDB_PATH=str(home / "w.duckdb")
                 )
                 try:
-                    result = sync_api(api.url, targets=targets, page_size=args.page_size)
+                    result = sync_api(server.address(), targets=targets, page_size=args.page_size)
                 finally:
                     shutil.rmtree(home, ignore_errors=True)
                 landed = sum(n for table, n in result.rows.items() if not table.startswith("_dlt"))
@@ -142,12 +151,15 @@ def main() -> int:
                     steps[label].append(result.steps)
             home = Path(tempfile.mkdtemp(prefix="lakeshop-bench-api-plain-", dir="/tmp"))
             try:
-                *figure, plain_steps = plain_rest_api(api.url, args.page_size, home)
+                *figure, plain_steps = plain_rest_api(server.address(), args.page_size, home)
             finally:
                 shutil.rmtree(home, ignore_errors=True)
             figures["dlt rest_api"].append(tuple(figure))  # type: ignore[arg-type]
             steps["dlt rest_api"].append(plain_steps)
             print(f"run {run}: " + ", ".join(f"{k} {v[-1][0]:.1f} s" for k, v in figures.items()))
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
     print()
     floor = statistics.median(s for s, *_ in figures["floor"])
     for label, runs in figures.items():

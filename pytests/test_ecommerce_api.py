@@ -72,6 +72,10 @@ def test_exact_counts_for_every_resource_and_child_table(
         result.http.pages
         == sum(-(-n // page_size) for n in (150, len(world.carts), len(world.user_rows))) + 1
     )
+    # every page after each resource's first was fetched ahead (while the one before was
+    # processed), and no request was made for a page that was not asked for
+    assert result.http.read_ahead == result.http.pages - 4, result.http
+    assert result.http.requests == result.http.pages, result.http
 
 
 @pytest.mark.parametrize("paging", ["offset", "page_number"])

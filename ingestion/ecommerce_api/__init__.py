@@ -31,7 +31,14 @@ from dlt.sources.rest_api import rest_api_resources
 from requests.auth import AuthBase
 
 from ingestion.config import pii_salt
-from ingestion.ecommerce_api.http import ApiPageError, LoginBearerAuth, ResilientSession
+from ingestion.ecommerce_api.http import (
+    ApiPageError,
+    LoginBearerAuth,
+    ResilientSession,
+    link_next_page,
+    offset_next_page,
+    page_number_next_page,
+)
 from ingestion.ecommerce_api.settings import RESOURCES, SENSITIVE_FIELDS, Paging
 
 __all__ = [
@@ -54,8 +61,18 @@ def salted_hash(value: Any, salt: str) -> str:
 
 def protect(record: dict[str, Any], policy: Mapping[str, str], salt: str) -> dict[str, Any]:
     """Drops or salted-hashes the record's sensitive fields (dotted paths) in place."""
-    for path, action in policy.items():
-        *parents, leaf = path.split(".")
+    return protect_split(record, split_policy(policy), salt)
+
+
+def split_policy(policy: Mapping[str, str]) -> list[tuple[list[str], str]]:
+    """A policy's dotted paths split once, for protecting many records with it."""
+    return [(path.split("."), action) for path, action in policy.items()]
+
+
+def protect_split(
+    record: dict[str, Any], policy: list[tuple[list[str], str]], salt: str
+) -> dict[str, Any]:
+    for (*parents, leaf), action in policy:
         holder: Any = record
         for key in parents:
             holder = holder.get(key) if isinstance(holder, dict) else None
@@ -81,8 +98,10 @@ def content_hash(record: dict[str, Any]) -> dict[str, Any]:
 def record_step(policy: Mapping[str, str], salt: str) -> Any:
     """The map step of one resource: protect the sensitive fields, then version the record."""
 
+    split = split_policy(policy)
+
     def step(record: dict[str, Any]) -> dict[str, Any]:
-        return content_hash(protect(record, policy, salt))
+        return content_hash(protect_split(record, split, salt))
 
     return step
 
@@ -114,6 +133,16 @@ class TotalCountPaginator(PageNumberPaginator):
         if ids and ids <= self._seen:
             self._has_next_page = False
         self._seen |= ids
+
+
+def next_page(paging: Paging, page_size: int, envelope: bool) -> Any:
+    """How the session finds the next page's URL to read ahead, for the paginator below: only
+    where it is certain (an offset page needs the body's total)."""
+    if paging.style == "offset":
+        return offset_next_page(paging.offset_param, paging.limit_param) if envelope else None
+    if paging.style == "page_number":
+        return page_number_next_page(paging.page_param, page_size)
+    return link_next_page
 
 
 def paginator(paging: Paging, page_size: int, envelope: bool) -> Any:
@@ -171,6 +200,7 @@ def ecommerce_api(
     if unknown:
         raise ValueError(f"unknown resources {sorted(unknown)}; choose from {sorted(RESOURCES)}")
     session = session or ResilientSession()
+    session.next_page = next_page(paging, page_size, envelope)
     if isinstance(auth, LoginBearerAuth):
         auth.session = session
     if auth is not None:

@@ -13,14 +13,17 @@ import datetime as dt
 import email.utils
 import json
 import logging
+import os
 import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlparse
 
+import orjson
 import requests
 from requests.auth import AuthBase
 from requests.hooks import default_hooks, dispatch_hook
@@ -38,6 +41,7 @@ class ApiPageError(RuntimeError):
 class HttpStats:
     requests: int = 0
     pages: int = 0
+    read_ahead: int = 0  # pages that were fetched ahead, while the one before was processed
     retries: int = 0
     throttled: int = 0
     relogins: int = 0
@@ -120,7 +124,9 @@ class ResilientSession(requests.Session):
     - 5xx, timeouts, dropped connections and truncated or invalid JSON bodies: retries with
       exponential backoff and full jitter, up to ``max_attempts``, then raises ApiPageError
       naming the URL and the page;
-    - every good JSON response is kept (url, time, body) for the raw lake copy.
+    - every good JSON response is kept (url, time, body) for the raw lake copy;
+    - the next page, when its URL is certain (``next_page``), is fetched ahead on a worker
+      while the current one is processed; it is counted and kept only when asked for.
     """
 
     def __init__(self, max_attempts: int = 6, backoff: float = 0.5, max_backoff: float = 20.0,
@@ -139,16 +145,46 @@ class ResilientSession(requests.Session):
         self.tallies: dict[str, PathTally] = {}
         # called with (url, body) after every good page, e.g. to draw a progress line
         self.on_page: Callable[[str, Any], None] | None = None
+        # the next page's URL from a page (url, body, response) when it is certain: set by the
+        # source from its paging (offset_next_page, ...); None reads no page ahead
+        self.next_page: Callable[[str, Any, Any], str | None] | None = None
+        self._ahead: dict[str, Future[Any]] = {}
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        # what the environment says (proxies, ~/.netrc, a CA bundle) is read once per host:
+        # requests reads it again for every request (file lookups of 0.5 ms or more each)
+        self.trust_env = False
+        self.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        self._environment: dict[str, tuple[dict[str, str], Any]] = {}
         self._rng = random.Random()
+
+    def _from_environment(self, url: str) -> tuple[dict[str, str], Any]:
+        """(proxies, ~/.netrc credentials) for a URL's host, as requests would find them."""
+        where = urlparse(url)
+        key = f"{where.scheme}://{where.netloc}"
+        found = self._environment.get(key)
+        if found is None:
+            found = self._environment[key] = (
+                requests.utils.get_environ_proxies(url, self.proxies.get("no_proxy")),
+                requests.utils.get_netrc_auth(url),
+            )
+        return found
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if request.auth is None and self.auth is None:
+            request.auth = self._from_environment(str(request.url))[1]
+        return super().prepare_request(request)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ResilientSession:
         return self  # dlt copies its client config; the session and its counters are shared
 
-    def _keep(self, url: str, response: requests.Response, body: Any) -> None:
+    def _keep(self, url: str, response: requests.Response, body: Any, ahead: bool) -> None:
         """A data page: counted, tallied for the completeness check, kept for the lake."""
         with self._lock:  # resources are fetched on several threads
             self.stats.pages += 1
+            self.stats.read_ahead += ahead
             self.tallies.setdefault(urlparse(url).path, PathTally()).add(body, response.headers)
             if self.capture:
                 self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -161,15 +197,81 @@ class ResilientSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
+        if not kwargs.get("proxies"):
+            kwargs["proxies"] = {**self._from_environment(str(request.url))[0], **self.proxies}
         url = str(request.url)
         # dlt's rest_api hangs raise_for_status on each request as a response hook, which
         # requests runs inside Session.send: a 429 or 503 would fail the run before this loop
         # could retry it. Hold the hooks back and run them on the response handed out.
         hooks, request.hooks = request.hooks, default_hooks()
+        ahead = self._take_ahead(request)
+        response, body = ahead.result() if ahead is not None else self._fetch(request, kwargs)
+        if body is _AS_IS:
+            return dispatch_hook("response", hooks, response, **kwargs)
+        if request.method == "GET":
+            self._keep(url, response, body, ahead is not None)
+            self._read_ahead(request, response, body, kwargs)
+        # the paginator and the data selector each call response.json(): they get this parse
+        # instead of two more (the kept copy is the bytes)
+        response.json = _parsed(body)  # type: ignore[method-assign]
+        return dispatch_hook("response", hooks, response, **kwargs)
+
+    # -- reading ahead ---------------------------------------------------------------------
+    def _read_ahead(self, request: requests.PreparedRequest, response: requests.Response,
+                    body: Any, kwargs: dict[str, Any]) -> None:  # fmt: skip
+        """Fetch the next page on a worker while this one is processed, when its URL is
+        certain (``next_page``): the API renders page n+1 while the source maps page n, so
+        client and server work at once instead of taking turns, within one resource too."""
+        try:
+            url = self.next_page(str(request.url), body, response) if self.next_page else None
+            if url is None:
+                return
+            ahead = request.copy()
+            ahead.hooks = default_hooks()
+            ahead.prepare_url(url, {})
+            key = _url_key(url)
+        except Exception as exc:  # only a speed-up: the page is then fetched when asked for
+            log.debug("not reading ahead of %s: %s", request.url, exc)
+            return
+        with self._lock:
+            if key in self._ahead:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read-ahead")
+            self._ahead[key] = self._pool.submit(self._fetch, ahead, dict(kwargs))
+
+    def _take_ahead(self, request: requests.PreparedRequest) -> Future[Any] | None:
+        if request.method != "GET" or not self._ahead:
+            return None
+        with self._lock:
+            return self._ahead.pop(_url_key(str(request.url)), None)
+
+    def stop_reading_ahead(self) -> None:
+        """Drop the pages fetched ahead and never asked for, and the workers."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            for future in self._ahead.values():
+                future.cancel()
+            self._ahead.clear()
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self.stop_reading_ahead()
+        super().close()
+
+    # -- one request, retried until it is a whole JSON page ------------------------------
+    def _fetch(
+        self, request: requests.PreparedRequest, kwargs: dict[str, Any]
+    ) -> tuple[requests.Response, Any]:
+        """(response, parsed body) of a good JSON page, or (response, _AS_IS) for what the
+        caller hands back as it is (401 and other 4xx, for auth and rest_api to decide)."""
+        url = str(request.url)
         attempt = throttled = 0
         last_problem = ""
         while True:
-            self.stats.requests += 1
+            with self._lock:
+                self.stats.requests += 1
             try:
                 response = super().send(request, **kwargs)
                 _ = response.content  # read it all now: a cut-off body fails here
@@ -180,7 +282,7 @@ class ResilientSession(requests.Session):
             ) as exc:
                 attempt += 1
                 last_problem = f"{type(exc).__name__}: {exc}"
-                self.stats.retry(
+                self._retried(
                     "connection"
                     if not isinstance(exc, requests.exceptions.ChunkedEncodingError)
                     else "truncated body"
@@ -188,7 +290,8 @@ class ResilientSession(requests.Session):
             else:
                 if response.status_code == 429:
                     throttled += 1
-                    self.stats.throttled += 1
+                    with self._lock:
+                        self.stats.throttled += 1
                     if throttled > self.max_throttled:
                         raise ApiPageError(
                             f"{url} ({_page_label(url)}): still rate limited after {throttled} waits"
@@ -198,10 +301,10 @@ class ResilientSession(requests.Session):
                 if response.status_code in RETRYABLE_STATUS:
                     attempt += 1
                     last_problem = f"HTTP {response.status_code}"
-                    self.stats.retry(f"HTTP {response.status_code}")
+                    self._retried(f"HTTP {response.status_code}")
                 elif response.ok:
                     try:
-                        body = json.loads(response.content)
+                        return response, _parse(response.content)
                     except ValueError as exc:
                         if _is_html(response):
                             # a web page, not a cut-off JSON body: retrying will not help
@@ -211,14 +314,7 @@ class ResilientSession(requests.Session):
                             ) from None
                         attempt += 1
                         last_problem = f"invalid JSON ({exc})"
-                        self.stats.retry("invalid JSON")
-                    else:
-                        if request.method == "GET":
-                            self._keep(url, response, body)
-                        # the paginator and the data selector each call response.json(): they
-                        # get this parse instead of two more (the kept copy is the bytes)
-                        response.json = _parsed(body)  # type: ignore[method-assign]
-                        return dispatch_hook("response", hooks, response, **kwargs)
+                        self._retried("invalid JSON")
                 elif response.status_code == 404:
                     raise ApiPageError(
                         f"{url} answered 404 Not Found: the API has no such route; check "
@@ -226,9 +322,7 @@ class ResilientSession(requests.Session):
                         "under auth/)"
                     )
                 else:
-                    return dispatch_hook(
-                        "response", hooks, response, **kwargs
-                    )  # 401 and other 4xx: auth, rest_api decide
+                    return response, _AS_IS
             if attempt >= self.max_attempts and "ConnectionError" in last_problem:
                 where = urlparse(url)
                 raise ApiPageError(
@@ -242,6 +336,80 @@ class ResilientSession(requests.Session):
                     "Nothing of this resource was committed; run again when the API is healthy."
                 )
             self._sleep(attempt)
+
+    def _retried(self, reason: str) -> None:
+        with self._lock:
+            self.stats.retry(reason)
+
+
+_AS_IS = object()
+
+
+def _parse(content: bytes) -> Any:
+    """A page's JSON: orjson (dlt's own parser, several times faster), and the standard parser
+    for what orjson refuses but JSON readers take (integers beyond 64 bits, NaN): the same
+    values either way, so a record's content hash does not change."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
+
+
+def _url_key(url: str) -> str:
+    """A URL with its query parameters in one order, to find a page read ahead."""
+    parts = urlparse(url)
+    return parts._replace(
+        query=urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    ).geturl()
+
+
+def _with_params(url: str, changes: dict[str, Any]) -> str:
+    parts = urlparse(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.update({k: str(v) for k, v in changes.items()})
+    return parts._replace(query=urlencode(query)).geturl()
+
+
+def offset_next_page(offset_param: str, limit_param: str) -> Callable[[str, Any, Any], str | None]:
+    """The next offset page, while the body's total says there is one (as dlt's
+    OffsetPaginator decides it: offset + limit below the total)."""
+
+    def next_page(url: str, body: Any, response: Any) -> str | None:
+        query = dict(parse_qsl(urlparse(url).query))
+        total = body.get("total") if isinstance(body, dict) else None
+        if not isinstance(total, int) or not page_records(body):
+            return None
+        try:
+            offset, limit = int(query.get(offset_param, 0)), int(query[limit_param])
+        except (KeyError, ValueError):
+            return None
+        return _with_params(url, {offset_param: offset + limit}) if offset + limit < total else None
+
+    return next_page
+
+
+def page_number_next_page(page_param: str, page_size: int) -> Callable[[str, Any, Any], str | None]:
+    """The next page number, while X-Total-Count says there is one and the page was full (as
+    TotalCountPaginator decides it)."""
+
+    def next_page(url: str, body: Any, response: Any) -> str | None:
+        total = response.headers.get("X-Total-Count", "")
+        try:
+            page = int(dict(parse_qsl(urlparse(url).query))[page_param])
+        except (KeyError, ValueError):
+            return None
+        if not total.isdigit() or len(page_records(body)) < page_size:
+            return None
+        return _with_params(url, {page_param: page + 1}) if page * page_size < int(total) else None
+
+    return next_page
+
+
+def link_next_page(url: str, body: Any, response: Any) -> str | None:
+    """The Link header's rel="next", as HeaderLinkPaginator follows it (a relative link
+    against the page's own URL)."""
+    link = response.links.get("next", {}).get("url")
+    return urljoin(url, str(link)) if link else None
 
 
 class LoginBearerAuth(AuthBase):

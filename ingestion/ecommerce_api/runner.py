@@ -24,7 +24,8 @@ from ingestion.ecommerce_api import (
     ResilientSession,
     ecommerce_api,
     pii_salt,
-    protect,
+    protect_split,
+    split_policy,
 )
 from ingestion.ecommerce_api.http import HttpStats, PathTally, page_records
 from ingestion.progress import Progress
@@ -140,9 +141,10 @@ def protect_pages(
         records = page_records(body)
         if isinstance(body, dict) and "id" in body and not records:
             records = [body]  # a single record (e.g. /users/1)
+        policy = split_policy(sensitive_fields[name])
         for record in records:
             if isinstance(record, dict):
-                protect(record, sensitive_fields[name], salt)
+                protect_split(record, policy, salt)
     return pages
 
 
@@ -233,6 +235,20 @@ def sync_api(
         envelope=envelope,
         sensitive_fields=sensitive_fields,
     )
+    try:
+        _land(source, session, targets, resources, path_prefix, paging, sensitive_fields, result)
+    finally:
+        session.stop_reading_ahead()
+    progress.close()
+    result.records = records
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _land(source: Any, session: ResilientSession, targets: Sequence[str], resources: Sequence[str],
+          path_prefix: str, paging: Paging, sensitive_fields: Mapping[str, Mapping[str, str]],
+          result: ApiResult) -> None:  # fmt: skip
+    """Extract (checked for completeness), normalize and load the tables, then the raw pages."""
     if "warehouse" in targets:
         pipe = destinations.pipeline("lakeshop_api_warehouse", destinations.warehouse(), DATASET)
         result.messages += destinations.repair_interrupted_commits(pipe)
@@ -273,7 +289,3 @@ def sync_api(
         result.messages += destinations.repair_interrupted_commits(lake)
         lake.run(raw_responses(protect_pages(session.captured, sensitive_fields)))
         result.raw_pages = len(session.captured)
-    progress.close()
-    result.records = records
-    result.seconds = time.monotonic() - started
-    return result
