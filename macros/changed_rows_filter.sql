@@ -12,11 +12,7 @@
     {%- if spec is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set ledger = lakeshop.test_ledger_relation() -%}
-    {%- set found = run_query(
-        "select max(passed_at) from " ~ ledger ~ " where test_id = '" ~ model.unique_id ~ "'"
-    ) -%}
-    {%- set passed_at = found.rows[0][0] if found.rows else none -%}
+    {%- set passed_at = lakeshop.test_passed_at(model) -%}
     {%- if passed_at is none -%}
         {{ return('') }}
     {%- endif -%}
@@ -26,8 +22,7 @@
         {%- set epoch = (passed_at - modules.datetime.datetime(1970, 1, 1)).total_seconds() -%}
         {%- set mark = "'" ~ (epoch | int) ~ "'" -%}
     {%- else -%}
-        {%- set mark = "cast('" ~ passed_at.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as "
-            ~ dbt.type_timestamp() ~ ")" -%}
+        {%- set mark = lakeshop.timestamp_literal(passed_at) -%}
     {%- endif -%}
     {%- set stamp = spec.column -%}
     {%- set written = stamp ~ ' > ' ~ mark -%}

@@ -16,8 +16,7 @@
     {%- elif value is string -%}
         {{ return("'" ~ value | replace("'", "''") ~ "'") }}
     {%- elif value.strftime is defined and value.hour is defined -%}
-        {{ return("cast('" ~ value.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "' as "
-            ~ dbt.type_timestamp() ~ ")") }}
+        {{ return(lakeshop.timestamp_literal(value)) }}
     {%- elif value.strftime is defined -%}
         {{ return("cast('" ~ value.strftime('%Y-%m-%d') ~ "' as date)") }}
     {%- endif -%}

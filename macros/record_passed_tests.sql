@@ -1,5 +1,6 @@
 {#- on-run-end: every test that passed in this invocation on a model that stamps its rows
-    (`changed_rows`) gets this invocation's start as its new mark. A test that failed,
+    (`changed_rows`), or that scopes itself with keys_written_since (a singular test), gets
+    this invocation's start as its new mark. A test that failed,
     warned or did not run keeps its old mark, so the next build checks the rows it has not
     passed on yet. -#}
 {% macro record_passed_tests(results) %}
@@ -8,10 +9,10 @@
     {%- endif -%}
     {%- set passed = [] -%}
     {%- for result in results
-        if result.node.resource_type == 'test' and result.status == 'pass'
-        and result.node.attached_node -%}
-        {%- set attached = graph.nodes.get(result.node.attached_node) -%}
-        {%- if attached and (attached.config.meta or {}).get('changed_rows') -%}
+        if result.node.resource_type == 'test' and result.status == 'pass' -%}
+        {%- set attached = graph.nodes.get(result.node.attached_node or '') -%}
+        {%- if (attached and (attached.config.meta or {}).get('changed_rows'))
+            or 'macro.lakeshop.keys_written_since' in result.node.depends_on.macros -%}
             {%- do passed.append(result.node.unique_id) -%}
         {%- endif -%}
     {%- endfor -%}
