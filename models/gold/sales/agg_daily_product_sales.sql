@@ -46,23 +46,12 @@ validated_items as (
 
 ),
 
--- the inputs' highest sequence: in an incremental run, of what came since the last one's
 run_watermark as (
 
-    select max(seq) as built_through_seq
-    from (
-        select validated_through_seq as seq from validated_orders
-        {% if is_incremental() %}
-        where validated_through_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select validated_through_seq as seq from validated_items
-        {% if is_incremental() %}
-        where validated_through_seq > {{ watermark }}
-        union all
-        select {{ watermark }} as seq
-        {% endif %}
-    ) as inputs
+    {{ input_watermark([
+        ('validated_orders', 'validated_through_seq'),
+        ('validated_items', 'validated_through_seq'),
+    ], 'built_through_seq', watermark) }}
 
 ),
 

@@ -48,18 +48,11 @@ order_statuses as (
 
 ),
 
--- the input's highest sequence: in an incremental run, of what came since the last one's
 run_watermark as (
 
-    select max(seq) as built_through_seq
-    from (
-        select validated_through_seq as seq from validated_items
-        {% if is_incremental() %}
-        where validated_through_seq > {{ watermark }}
-        union all
-        select {{ watermark }} as seq
-        {% endif %}
-    ) as inputs
+    {{ input_watermark([
+        ('validated_items', 'validated_through_seq'),
+    ], 'built_through_seq', watermark) }}
 
 ),
 

@@ -1,11 +1,4 @@
-{#- One row per valid order: status, dates, line totals from fct_order_items, payments
-    captured and refunded, shipping times, and whether it was the customer's first order.
-
-    Incremental: a run rebuilds the orders re-validated in silver since the last build and
-    orders whose lines, payments or shipments changed, and of the other orders of their
-    customers (the ones they had before the run included) those whose is_first_order the
-    run turns, reckoned over all of a customer's orders; the post-hook removes orders that
-    are no longer valid. A line is
+{#- One row per valid order; what an incremental run rebuilds: fct_orders.yml. A line is
     followed in silver too, not only in fct_order_items: a line that left gold (deleted or
     quarantined) leaves no row there to say its order changed. -#}
 {{
@@ -80,33 +73,14 @@ order_statuses as (
 
 ),
 
--- the inputs' highest sequence: in an incremental run, of what came since the last one's
 run_watermark as (
 
-    select max(seq) as built_through_seq
-    from (
-        select validated_through_seq as seq from validated_orders
-        {% if is_incremental() %}
-        where validated_through_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select built_through_seq as seq from order_items
-        {% if is_incremental() %}
-        where built_through_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select cdc_seq as seq from payment_changes
-        {% if is_incremental() %}
-        where cdc_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select cdc_seq as seq from shipment_changes
-        {% if is_incremental() %}
-        where cdc_seq > {{ watermark }}
-        union all
-        select {{ watermark }} as seq
-        {% endif %}
-    ) as inputs
+    {{ input_watermark([
+        ('validated_orders', 'validated_through_seq'),
+        ('order_items', 'built_through_seq'),
+        ('payment_changes', 'cdc_seq'),
+        ('shipment_changes', 'cdc_seq'),
+    ], 'built_through_seq', watermark) }}
 
 ),
 

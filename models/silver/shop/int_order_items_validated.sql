@@ -60,29 +60,13 @@ generations as (
 
 ),
 
--- the inputs' highest cdc_seq: in an incremental run, of what came since the last one's
--- (every input's rows up to it were there then)
 run_watermark as (
 
-    select max(seq) as validated_through_seq
-    from (
-        select cdc_seq as seq from item_changes
-        {% if is_incremental() %}
-        where cdc_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select cdc_seq as seq from product_changes
-        {% if is_incremental() %}
-        where cdc_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select validated_through_seq as seq from orders
-        {% if is_incremental() %}
-        where validated_through_seq > {{ watermark }}
-        union all
-        select {{ watermark }} as seq
-        {% endif %}
-    ) as inputs
+    {{ input_watermark([
+        ('item_changes', 'cdc_seq'),
+        ('product_changes', 'cdc_seq'),
+        ('orders', 'validated_through_seq'),
+    ], 'validated_through_seq', watermark) }}
 
 ),
 
@@ -104,28 +88,22 @@ affected_items as (
 
     union
 
-    -- of a product, only whether it exists decides a line's verdict (orphan_product): the
-    -- lines of a product that changed and is gone now, and the lines held as orphans of one
-    -- that changed (it may be back). A price change re-validates nothing.
+    -- only a product's existence decides a line's verdict (orphan_product): the lines of
+    -- one that changed and is gone now, or that hold them as its orphans (a price change
+    -- re-validates nothing)
     select item_changes.order_item_id
     from item_changes
     inner join product_changes
         on item_changes.product_id = product_changes.product_id
+    left join products
+        on item_changes.product_id = products.product_id
+    left join {{ this }} as previous_items
+        on item_changes.order_item_id = previous_items.order_item_id
     where
         product_changes.cdc_seq > {{ watermark }}
         and (
-            not exists (
-                select 1
-                from products
-                where products.product_id = item_changes.product_id
-            )
-            or exists (
-                select 1
-                from {{ this }} as previous_items
-                where
-                    previous_items.order_item_id = item_changes.order_item_id
-                    and previous_items.quarantine_reason = 'orphan_product'
-            )
+            products.product_id is null
+            or previous_items.quarantine_reason = 'orphan_product'
         )
 
     union

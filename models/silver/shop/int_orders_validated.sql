@@ -1,32 +1,6 @@
-{#- Every order key (current or not) with the first validation rule its current row breaks.
-    The rules, in the order they are checked:
-      missing_key           no order id
-      unknown_status        the trimmed, lower-cased status is not in the order_statuses seed
-      orphan_customer       the customer does not exist (now)
-      unparseable_date      no placed_at (a zero or unreadable date lands as null)
-      negative_total        the order header's total is below zero (the shop summed lines
-                            with a negative quantity or price into it)
-      future_date           placed more than `future_date_tolerance_hours` after this run started
-      duplicate_submission  the same customer and amount as an order placed at most
-                            `duplicate_window_seconds` earlier (a double-clicked checkout)
-    orders and orders_quarantine are views on the current rows of this table.
-
-    Incremental: a run re-validates only the affected orders: those whose latest change is
-    newer than the last run's watermark; the orders of the same customer placed up to the
-    duplicate window after a changed order, where it is now and where it was (the only
-    orders whose duplicate_submission verdict it can change; each is checked against every
-    current order of its customer, as in a full build); the orders of a customer that
-    changed and is gone now, or held as its orphans (only a customer's existence decides
-    orphan_customer); orders held as future_date that are due now (time moves on); and everything after a
-    new snapshot generation. Keys that stopped being current
-    stay as rows with is_current false, so delete+insert replaces them like any other.
-
-    Besides the input watermark (validated_through_seq, the highest cdc_seq of the inputs),
-    every re-validated row gets validated_at, the run's start: it moves in every run that
-    re-validates a row, also a run with no new change (a future_date order released only
-    because time went on), and the models downstream pick up what moved on either.
-    previous_placed_at is the placed_at the order had before this run re-validated it, so
-    the daily aggregate also rebuilds the day an order moved away from. -#}
+{#- Every order key with the first validation rule its current row breaks, and what an
+    incremental run re-validates: int_orders_validated.yml says both. `watermark` is what
+    the last run saw, read when the model is compiled (previous_value). -#}
 {{
     config(
         materialized='incremental',
@@ -36,7 +10,6 @@
     )
 }}
 
-{#- what the last run saw: a constant, read when the model is compiled (previous_value) -#}
 {%- set watermark = previous_value('max(validated_through_seq)', "''") if is_incremental() else none -%}
 
 with
@@ -71,23 +44,12 @@ generations as (
 
 ),
 
--- the inputs' highest cdc_seq: in an incremental run, of what came since the last one's
 run_watermark as (
 
-    select max(cdc_seq) as validated_through_seq
-    from (
-        select cdc_seq from order_changes
-        {% if is_incremental() %}
-        where cdc_seq > {{ watermark }}
-        {% endif %}
-        union all
-        select cdc_seq from customer_changes
-        {% if is_incremental() %}
-        where cdc_seq > {{ watermark }}
-        union all
-        select {{ watermark }} as cdc_seq
-        {% endif %}
-    ) as inputs
+    {{ input_watermark([
+        ('order_changes', 'cdc_seq'),
+        ('customer_changes', 'cdc_seq'),
+    ], 'validated_through_seq', watermark) }}
 
 ),
 
@@ -110,9 +72,7 @@ previous_versions as (
 
 {% if is_incremental() %}
 
--- where each changed order is now and where it was before this run (its customer and
--- placed_at): duplicate_submission compares an order with its customer's orders placed
--- up to duplicate_window_seconds before it
+-- where each changed order is now and where it was before this run (customer, placed_at)
 changed_positions as (
 
     select
@@ -141,8 +101,7 @@ affected_orders as (
 
     union
 
-    -- the orders a changed order can be the earlier checkout of, where it is now and where
-    -- it was (moved in time, to another customer, deleted)
+    -- the orders a changed order can be the earlier checkout of (duplicate_submission)
     select neighbours.order_id
     from order_changes as neighbours
     inner join changed_positions
@@ -155,28 +114,21 @@ affected_orders as (
 
     union
 
-    -- of a customer, only whether it exists decides an order's verdict (orphan_customer):
-    -- the orders of a customer that changed and is gone now, and the orders held as
-    -- orphans of one that changed (it may be back). A profile change re-validates nothing.
+    -- only a customer's existence decides an order's verdict (orphan_customer): the
+    -- orders of one that changed and is gone now, or that hold them as its orphans
     select order_changes.order_id
     from order_changes
     inner join customer_changes
         on order_changes.customer_id = customer_changes.customer_id
+    left join customers
+        on order_changes.customer_id = customers.customer_id
+    left join {{ this }} as previous_orders
+        on order_changes.order_id = previous_orders.order_id
     where
         customer_changes.cdc_seq > {{ watermark }}
         and (
-            not exists (
-                select 1
-                from customers
-                where customers.customer_id = order_changes.customer_id
-            )
-            or exists (
-                select 1
-                from {{ this }} as previous_orders
-                where
-                    previous_orders.order_id = order_changes.order_id
-                    and previous_orders.quarantine_reason = 'orphan_customer'
-            )
+            customers.customer_id is null
+            or previous_orders.quarantine_reason = 'orphan_customer'
         )
 
     union
