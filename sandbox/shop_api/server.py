@@ -50,6 +50,10 @@ class Faults:
     truncate_rate: float = 0.0  # probability a body is cut off mid-way
     truncate_every: int = 0  # or: every Nth data response is cut off
     seed: int = 7
+    # only requests to this path (e.g. "/products") count towards and take the bursts: a
+    # client with several requests in flight then meets the burst on one page, whatever the
+    # order its requests arrive in
+    only_path: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Faults:
@@ -144,6 +148,7 @@ class ShopApi:
         self._served = 0
         self._burst_left = 0
         self._since_burst = 0
+        self.bursts_answered = 0  # 503s answered for bursts since the faults were set
         self.requests = 0
         self.reload_hook: Any = None
 
@@ -151,23 +156,26 @@ class ShopApi:
         with self.lock:
             self.faults = faults
             self._rng = random.Random(faults.seed)
-            self._served = self._burst_left = self._since_burst = 0
+            self._served = self._burst_left = self._since_burst = self.bursts_answered = 0
 
     # -- fault decisions -----------------------------------------------------
-    def fault_for_request(self) -> tuple[int | None, float, bool]:
+    def fault_for_request(self, path: str = "") -> tuple[int | None, float, bool]:
         """(error status or None, delay seconds, truncate body?) for one data request."""
         f = self.faults
         with self.lock:
             self._served += 1
             delay = f.delay_ms / 1000 if f.delay_ms and self._rng.random() < f.delay_rate else 0.0
-            if self._burst_left > 0:
+            bursting = not f.only_path or urlparse(path).path.rstrip("/") == f.only_path.rstrip("/")
+            if bursting and self._burst_left > 0:
                 self._burst_left -= 1
+                self.bursts_answered += 1
                 return 503, delay, False
-            if f.burst_every and f.burst_length:
+            if bursting and f.burst_every and f.burst_length:
                 self._since_burst += 1
                 if self._since_burst > f.burst_every:
                     self._since_burst = 0
                     self._burst_left = f.burst_length - 1
+                    self.bursts_answered += 1
                     return 503, delay, False
             if f.error_rate and self._rng.random() < f.error_rate:
                 return self._rng.choice([500, 502, 503]), delay, False
@@ -436,7 +444,7 @@ class Handler(BaseHTTPRequestHandler):
         if wait > 0:
             retry = max(1, math.ceil(wait))
             return self._send(429, {"message": "Too many requests"}, {"Retry-After": str(retry)})
-        status, delay, truncate = api.fault_for_request()
+        status, delay, truncate = api.fault_for_request(self.path)
         if delay:
             time.sleep(delay)
         if status is not None:
