@@ -20,9 +20,10 @@
       values.
 
     Reconciliations (is_split_exactly_into) whose model and parts all stamp their rows read
-    the keys any of them wrote (split_test_scope). Relationships, PII searches and singular
-    tests read everything: a row can break them without being written (its parent
-    deleted). `--vars '{test_changed_rows_only: false}'` reads everything for every
+    the keys any of them wrote (split_test_scope), as do the two singular tests comparing
+    fct_orders with its lines (keys_written_since); contains_no_pii on a stamped model reads
+    its written rows. Relationships and the other singular tests read everything: a row can
+    break them without being written (its parent deleted). `--vars '{test_changed_rows_only: false}'` reads everything for every
     test (`lakeshop build --test-all-rows`, the daily Dagster run). -#}
 {% macro changed_rows_spec(test) %}
     {%- if not var('test_changed_rows_only', true) or var('offline_compile', false) -%}
