@@ -52,6 +52,7 @@ __all__ = [
     "ecommerce_api",
     "pii_salt",
     "protect",
+    "split_policy",
 ]
 
 
@@ -59,19 +60,15 @@ def salted_hash(value: Any, salt: str) -> str:
     return hashlib.sha256(f"{salt}{value}".encode()).hexdigest()
 
 
-def protect(record: dict[str, Any], policy: Mapping[str, str], salt: str) -> dict[str, Any]:
-    """Drops or salted-hashes the record's sensitive fields (dotted paths) in place."""
-    return protect_split(record, split_policy(policy), salt)
-
-
 def split_policy(policy: Mapping[str, str]) -> list[tuple[list[str], str]]:
     """A policy's dotted paths split once, for protecting many records with it."""
     return [(path.split("."), action) for path, action in policy.items()]
 
 
-def protect_split(
+def protect(
     record: dict[str, Any], policy: list[tuple[list[str], str]], salt: str
 ) -> dict[str, Any]:
+    """Drops or salted-hashes the record's sensitive fields in place (`policy`: split_policy)."""
     for (*parents, leaf), action in policy:
         holder: Any = record
         for key in parents:
@@ -101,7 +98,7 @@ def record_step(policy: Mapping[str, str], salt: str) -> Any:
     split = split_policy(policy)
 
     def step(record: dict[str, Any]) -> dict[str, Any]:
-        return content_hash(protect_split(record, split, salt))
+        return content_hash(protect(record, split, salt))
 
     return step
 

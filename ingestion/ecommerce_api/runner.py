@@ -24,7 +24,7 @@ from ingestion.ecommerce_api import (
     ResilientSession,
     ecommerce_api,
     pii_salt,
-    protect_split,
+    protect,
     split_policy,
 )
 from ingestion.ecommerce_api.http import HttpStats, PathTally, page_records
@@ -144,7 +144,7 @@ def protect_pages(
         policy = split_policy(sensitive_fields[name])
         for record in records:
             if isinstance(record, dict):
-                protect_split(record, policy, salt)
+                protect(record, policy, salt)
     return pages
 
 
