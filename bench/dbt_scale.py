@@ -92,15 +92,10 @@ def changed_only(duck: Path, target: Path) -> tuple[float, int, int]:
         plan = changed.plan([], seen, "duckdb")
         peak, nodes = 0, 0
         if not plan.nothing:
-            # what lakeshop build --changed-only runs (lakeshop/build.py): the selection, unit
-            # tests only when the project changed, lakeshop's vars
-            select = (
-                ["--select", *plan.select, "--state", str(plan.state_dir)] if plan.select else []
-            )
-            if plan.select and not plan.unit_tests:
-                select += ["--exclude-resource-type", "unit_test"]
+            # what lakeshop build --changed-only runs (lakeshop/build.py): the plan's
+            # selection and lakeshop's vars
             _, peak, per_node = dbt(
-                ["build", *with_vars(select, test_all_rows=False)],
+                ["build", *with_vars(plan.dbt_args(), test_all_rows=False)],
                 duck,
                 target,
                 {"DBT_INDIRECT_SELECTION": "eager"},

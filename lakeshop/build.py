@@ -95,9 +95,7 @@ def _run_build(
                 print("lakeshop build: nothing to build; the warehouse is up to date")
             return 0
         if plan.select is not None:
-            dbt_args = [*dbt_args, "--select", *plan.select, "--state", str(plan.state_dir)]
-            if not plan.unit_tests:
-                dbt_args += ["--exclude-resource-type", "unit_test"]
+            dbt_args = [*dbt_args, *plan.dbt_args()]
             # a test of a rebuilt model runs even where its other parent was not rebuilt
             extra_env = {"DBT_INDIRECT_SELECTION": "eager"}
     dbt_args = with_vars(dbt_args, test_all_rows)

@@ -65,6 +65,14 @@ class Plan:
     def nothing(self) -> bool:
         return self.select == []
 
+    def dbt_args(self) -> list[str]:
+        """What `dbt build` gets for this plan: the selection against the last build's state,
+        without unit tests unless the project changed; nothing when it builds everything."""
+        if not self.select:
+            return []
+        args = ["--select", *self.select, "--state", str(self.state_dir)]
+        return args if self.unit_tests else [*args, "--exclude-resource-type", "unit_test"]
+
 
 def state_dir(target: str) -> Path:
     return config.home() / "build_state" / target
