@@ -47,24 +47,24 @@
         {%- do known.update({row[0]: row[1]}) -%}
     {%- endfor -%}
     {%- set other_files = files and known.get('(files)') and known.get('(files)') != files -%}
+    {%- set writes = {} -%}
     {%- if known.get('(project)') != version or other_files -%}
         {%- do adapter.execute('delete from ' ~ ledger, auto_begin=true) -%}
-        {%- do adapter.execute(
-            'insert into ' ~ ledger ~ " (test_id, passed_at, invocation_id) select '(project)', "
-            ~ lakeshop.run_started_at_utc() ~ ", '" ~ version ~ "'",
-            auto_begin=true
-        ) -%}
+        {%- do writes.update({'(project)': version}) -%}
     {%- endif -%}
     {%- if files and known.get('(files)') != files -%}
+        {%- do writes.update({'(files)': files}) -%}
+    {%- endif -%}
+    {%- for marker, value in writes.items() -%}
         {%- do adapter.execute(
-            'delete from ' ~ ledger ~ " where test_id = '(files)'", auto_begin=true
+            'delete from ' ~ ledger ~ " where test_id = '" ~ marker ~ "'", auto_begin=true
         ) -%}
         {%- do adapter.execute(
-            'insert into ' ~ ledger ~ " (test_id, passed_at, invocation_id) select '(files)', "
-            ~ lakeshop.run_started_at_utc() ~ ", '" ~ files ~ "'",
+            'insert into ' ~ ledger ~ " (test_id, passed_at, invocation_id) select '" ~ marker
+            ~ "', " ~ lakeshop.run_started_at_utc() ~ ", '" ~ value ~ "'",
             auto_begin=true
         ) -%}
-    {%- endif -%}
+    {%- endfor -%}
     {%- do adapter.commit() -%}
     {{ return('') }}
 {% endmacro %}
