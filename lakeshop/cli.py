@@ -275,6 +275,7 @@ def cmd_ingest_mysql(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         server_id=args.server_id,
         resnapshot=tuple(args.resnapshot),
+        recapture_unlogged=args.recapture_unlogged,
     )
     rows = []
     for r in results:
@@ -915,6 +916,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="TABLE",
         help="capture these tables again by incremental snapshot, while streaming goes on",
+    )
+    p.add_argument(
+        "--recapture-unlogged",
+        action="store_true",
+        help="when the binary log holds changes without their rows (a session with "
+        "binlog_format=STATEMENT or binlog_row_image other than FULL), capture the tables "
+        "again past them instead of stopping",
     )
     p.add_argument(
         "--verify",

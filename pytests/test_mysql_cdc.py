@@ -435,7 +435,12 @@ def test_drift_added_dropped_widened_columns_keep_streaming(
         "UPDATE payments SET amount = amount + 0.1234 WHERE customerNumber = 103",
     )  # fmt: skip
     result = sync(url, "warehouse", quiet=True)
-    assert result.snapshot_rows == 0, "column changes must not force a re-snapshot"
+    # a nullable column added or a column dropped leaves every row's values as they were:
+    # streaming goes on. A MODIFY may rewrite rows without row events (a narrowing rounds or
+    # cuts them; lakeshop does not guess which from the schemas around it, which may be long
+    # gone by the time the stream reads the ALTER): products and payments are read again.
+    assert result.snapshot_rows == 110 + 273, result
+    assert result.rows.get("customers") == 15 and result.rows.get("offices") == 1, result.rows
     assert_equivalent(mariadb, "cdc_drift", workdir / "warehouse.duckdb",
                       tables=["customers", "products", "payments", "orders", "orderdetails"])  # fmt: skip
     with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
@@ -459,16 +464,10 @@ def test_drift_renamed_column_loses_nothing(mariadb: MariaDB, workdir: Path) -> 
           "ALTER TABLE employees RENAME COLUMN jobTitle TO job_title_v2",
           "UPDATE employees SET job_title_v2 = 'Chief Everything' WHERE employeeNumber = 1002")  # fmt: skip
     result = sync(url, "warehouse", quiet=True)
-    assert result.change_rows == 1 and result.snapshot_rows == 0
-    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
-        rows = duck.execute(
-            "select employee_number, coalesce(job_title_v2, job_title) from ("
-            " select *, row_number() over (partition by employee_number order by _cdc_seq desc) rn"
-            " from raw_mysql.employees) where rn = 1 order by 1").fetchall()  # fmt: skip
-    expected = sorted(
-        source_state(mariadb, "cdc_rename", "employees", ["employeeNumber", "job_title_v2"])
-    )
-    assert rows == expected  # every title is there, under its old or its new name
+    # every row not changed since would keep its title under the old name only (the current
+    # state had NULL under the new one): the table is captured again
+    assert result.change_rows == 1 and result.snapshot_rows == 23, result
+    assert_equivalent(mariadb, "cdc_rename", workdir / "warehouse.duckdb", tables=["employees"])
 
 
 def test_new_table_in_selection_and_new_primary_key_trigger_snapshots(

@@ -41,6 +41,7 @@ from ingestion.mysql_cdc.helpers import (
     discover_tables,
     master_position,
     matches,
+    name_collisions,
     quote,
     seq,
     seq_array,
@@ -56,7 +57,7 @@ from ingestion.mysql_cdc.incremental import (
     rewrites_rows,
 )
 from ingestion.mysql_cdc.snapshot import SnapshotSession
-from ingestion.mysql_cdc.stream import MOVED, BinlogReader, DdlChange
+from ingestion.mysql_cdc.stream import MOVED, BinlogReader, DdlChange, Unlogged
 
 __all__ = ["CdcError", "MySqlConn", "Report", "ServerSettingError", "mysql_cdc"]
 
@@ -183,6 +184,7 @@ def mysql_cdc(
     current_state: bool = False,
     resnapshot: Sequence[str] = (),
     repair: dict[str, list[list[Any]]] | None = None,
+    recapture_unlogged: bool = False,
     report: Report | None = None,
 ) -> Any:
     """Change logs of the selected tables of one MySQL/MariaDB database.
@@ -206,6 +208,10 @@ def mysql_cdc(
         resnapshot: tables to capture again by incremental snapshot, while streaming.
         repair: per table, primary keys to read again (and to delete where the source no
             longer has them), as found by verification.
+        recapture_unlogged: when the binary log holds changes without their rows (a
+            statement-format session, a partial row image, an XA transaction prepared before
+            the stream began), capture the tables concerned again past them; without it the
+            run stops with an error naming the fix (the default: nothing lands wrong).
         report: filled in with what the run did.
     """
     conn = (
@@ -215,7 +221,7 @@ def mysql_cdc(
     )
     options = Options(list(include), list(exclude), until, max_rows, max_seconds, chunk_rows,
                       batch_rows, follow, server_id or _server_id(conn.describe()), current_state,
-                      list(resnapshot), dict(repair or {}))  # fmt: skip
+                      list(resnapshot), dict(repair or {}), recapture_unlogged)  # fmt: skip
     return changes(conn, options, report or Report())
 
 
@@ -233,6 +239,7 @@ class Options:
     current_state: bool
     resnapshot: list[str]
     repair: dict[str, list[list[Any]]]
+    recapture_unlogged: bool = False
 
 
 @dlt.resource(name="changes", write_disposition="append", file_format="parquet")
@@ -286,6 +293,12 @@ class Run:
     @position.setter
     def position(self, value: Position | None) -> None:
         self.state["position"] = value.as_dict() if value else None
+
+    @property
+    def open_xa(self) -> dict[str, Position]:
+        return {
+            x: Position(p["file"], int(p["pos"])) for x, p in self.state.get("xa_open", {}).items()
+        }
 
     def wanted(self, table: str) -> bool:
         return matches(table, self.include, self.exclude)
@@ -365,6 +378,12 @@ class Run:
             files = binlog_files(cur)
             self.set_foreign_keys(foreign_keys(cur, self.conn.database))
             retention = binlog_retention(cur, self.state.get("checkpoint_committed_at"))
+        collisions = name_collisions(selected)
+        if collisions:
+            raise CdcError(
+                collisions[0]
+                + (f" (and {len(collisions) - 1} more)" if len(collisions) > 1 else "")
+            )
         report.server_position = server_pos
         report.retention = retention
         if retention.warning:
@@ -392,7 +411,11 @@ class Run:
                     f"{name}: no longer in the database or the selection; its change log stops here"
                 )
                 del self.tables[name]
-        pos = self.position
+        pos = (
+            min([self.position, *self.open_xa.values()], key=Position.key)
+            if self.position
+            else None
+        )
         if pos is not None and pos.file not in files:
             report.note(
                 f"binlog position {pos} was purged from the server (oldest kept: {files[0] if files else 'none'}); "
@@ -401,6 +424,7 @@ class Run:
             for name in list(self.tables):
                 self.schedule_snapshot(name, "binlog purged", None)
             self.position = None
+            self.state.pop("xa_open", None)
         unknown = sorted(set(self.options.resnapshot) - set(selected))
         if unknown:
             raise CdcError(
@@ -414,7 +438,10 @@ class Run:
             for name in self.options.resnapshot:
                 self.request_incremental(name, "re-snapshot requested", self.position)
             for name, keys in self.options.repair.items():
-                self.refresh(name).keys.extend(tuple(k) for k in keys)
+                if self.primary_keys.get(name):
+                    self.refresh(name).keys.extend(tuple(k) for k in keys)
+                else:  # rows without a key are counted: read the whole table again
+                    self.request_incremental(name, "repair", self.position, silent_delete=True)
 
         try:
             if any(t["status"] != "streaming" for t in self.tables.values()):
@@ -463,6 +490,10 @@ class Run:
                 info = selected[name]
                 if table_state["status"] == "pending":
                     start = Position.from_dict(table_state["start"]) or self.position or point
+                    if not info.primary_key:
+                        # rows without a key are counted, not replaced: the changes that count
+                        # are those after the point the rows are read at (one pass)
+                        start = point
                     table_state.update(
                         status="snapshotting", start=start.as_dict(), read_at=point.as_dict()
                     )
@@ -575,6 +606,7 @@ class Run:
         yield from self.emit_due(self.position)
         reader = BinlogReader(self.conn, self.server_id, self.position, lambda t: t in self.tables,
                               blocking=self.follow, parents=self.parents)  # fmt: skip
+        reader.resume(self.position, self.open_xa)
 
         def stop(pos: Position) -> bool:
             if self.held and max(h[0].key() for h in self.held) > pos.key():
@@ -598,8 +630,13 @@ class Run:
                     self.cascade(b, position.file)
             self.position = position
             self.state["checkpoint_committed_at"] = committed_at
+            # XA transactions prepared before this checkpoint and not yet ended: the next
+            # reader starts at the earliest of them to read their rows again
+            self.state["xa_open"] = {x: start.as_dict() for x, (start, _) in reader.xa_open.items()}
             yield from self.emit_due(position)
-            if ddl is not None:
+            if isinstance(ddl, Unlogged):
+                self.handle_unlogged(ddl)
+            elif ddl is not None:
                 end = self.handle_ddl(ddl)
                 yield from self.take_records()
                 if end:
@@ -687,6 +724,8 @@ class Run:
         at, info, batch, last = self.reader.read(table, after=inc["after"], limit=limit)
         self.infos[table] = info
         self.primary_keys[table] = info.primary_key
+        if not info.primary_key:
+            inc["start"] = at.as_dict()  # read in one pass: the generation starts where it was read
         if inc["read_at"] is None:
             inc["read_at"] = at.as_dict()
             self.records.append(self.generation_record(table, inc["snapshot_id"], "started", inc["reason"],
@@ -803,7 +842,11 @@ class Run:
                     new = [batch.rows[i][j] for j in idx]
                     if old == new or any(v is None for v in old):
                         continue
-                    if fk.on_update == "CASCADE":
+                    if not self.primary_keys.get(fk.child):
+                        # rows without a key cannot be read again one by one: count them anew
+                        pos = position_of(batch.seqs[i], log_file)
+                        self.request_incremental(fk.child, f"cascade from {fk.parent}", pos, silent_delete=True)  # fmt: skip
+                    elif fk.on_update == "CASCADE":
                         pos = position_of(batch.seqs[i], log_file)
                         refresh = self.refresh(fk.child)
                         refresh.equal.setdefault(fk.child_columns, set()).add(tuple(new))
@@ -824,7 +867,9 @@ class Run:
                         self.on_parent_gone(fk, fk.on_update, position_of(batch.seqs[i], log_file))
 
     def on_parent_gone(self, fk: ForeignKey, action: str, pos: Position) -> None:
-        if action in {"SET NULL", "SET DEFAULT"}:
+        if action in {"SET NULL", "SET DEFAULT"} and not self.primary_keys.get(fk.child):
+            self.request_incremental(fk.child, f"ON DELETE {action} from {fk.parent}", pos, silent_delete=True)  # fmt: skip
+        elif action in {"SET NULL", "SET DEFAULT"}:
             self.refresh(fk.child).null.add(fk.child_columns)
         elif action == "CASCADE":
             # the deleted child rows cannot be selected any more: capture the child again
@@ -834,6 +879,26 @@ class Run:
             for grandchild in self.fks.get(fk.child, []):
                 if grandchild.child != fk.child:
                     self.on_parent_gone(grandchild, grandchild.on_delete, pos)
+
+    def handle_unlogged(self, change: Unlogged) -> None:
+        """Rows changed without row images: capture the tables again past the change (with
+        ``recapture_unlogged``), or stop before anything of this run lands."""
+        tables = (
+            sorted(self.tables)
+            if change.tables is None
+            else [t for t in change.tables if t in self.tables]
+        )
+        if not tables:
+            return
+        if change.writer_fault and not self.options.recapture_unlogged:
+            raise CdcError(
+                f"the binary log holds {change.why}; its rows are not in the log, so "
+                f"{', '.join(tables) if change.tables else 'any captured table'} cannot be followed "
+                "exactly. Fix the writer (binlog_format=ROW and binlog_row_image=FULL for every "
+                "session), then run again with --recapture-unlogged to capture the tables again past it"
+            )
+        for table in tables:
+            self.request_incremental(table, change.why, change.position, silent_delete=True)
 
     def handle_ddl(self, ddl: DdlChange) -> bool:
         """Follow a schema change. True when the run must end so a snapshot can run first."""
@@ -846,6 +911,10 @@ class Run:
                     if ddl.kind == "alter"
                     else None
                 )
+        if ddl.kind == "alter" and tracked and after is not None:
+            collisions = name_collisions({ddl.table: after})
+            if collisions:
+                raise CdcError(f"{collisions[0]} (after the ALTER at {ddl.position})")
         if ddl.kind == "alter" and tracked and ddl.primary_key_changed:
             self.report.note(
                 f"{ddl.table}: primary key changed at {ddl.position}; the stream cannot follow it, re-snapshotting the table"
@@ -890,6 +959,11 @@ class Run:
             self.tables.pop(ddl.table)
         if ddl.kind in {"create", "rename"}:
             name = ddl.new_name if ddl.kind == "rename" else ddl.table
+            if name and self.wanted(name):
+                others = {t: self.infos.get(t, TableInfo(t, [])) for t in self.tables if t != name}
+                collisions = name_collisions({**others, name: TableInfo(name, [])})
+                if collisions:
+                    raise CdcError(f"{collisions[0]} (new table at {ddl.position})")
             if name and self.wanted(name) and not self.covered(name, ddl.position):
                 self.tables[name] = {"status": "streaming", "snapshot_id": None, "rows": 0, "after": None,
                                      "start": None, "reason": None, "read_at": None}  # fmt: skip

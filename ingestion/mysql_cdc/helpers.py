@@ -49,16 +49,30 @@ class MySqlConn:
 
     @classmethod
     def from_url(cls, url: str) -> MySqlConn:
-        parsed = urlparse(url)
-        if parsed.scheme not in {"mysql", "mariadb", "mysql+pymysql"} or not parsed.path.strip("/"):
+        scheme, sep, rest = url.partition("://")
+        # the credentials end at the last @ before the host: a password may hold @ / : # ?
+        # as they are (percent-encoded works too)
+        userinfo, _, hostpart = rest.rpartition("@")
+        parsed = urlparse(f"{scheme}://{hostpart}")
+        user, _, password = userinfo.partition(":")
+        if (
+            not sep
+            or scheme not in {"mysql", "mariadb", "mysql+pymysql"}
+            or not parsed.path.strip("/")
+        ):
+            shown = url.replace(userinfo, f"{user}:***") if password else url
             raise CdcError(
-                f"not a MySQL URL with a database: {url!r}; expected mysql://user:password@host:3306/database"
+                f"not a MySQL URL with a database: {shown!r}; expected mysql://user:password@host:3306/database"
             )
+        try:
+            port = parsed.port or 3306
+        except ValueError as exc:
+            raise CdcError(f"not a port in the MySQL URL: {parsed.netloc!r}") from exc
         return cls(
             parsed.hostname or "127.0.0.1",
-            parsed.port or 3306,
-            unquote(parsed.username or ""),
-            unquote(parsed.password or ""),
+            port,
+            unquote(user),
+            unquote(password),
             parsed.path.strip("/"),
         )
 
@@ -81,6 +95,18 @@ class MySqlConn:
             if code in (1044, 1045, 1049):
                 raise CdcError(
                     f"MySQL refused {self.user}@{self.host}:{self.port}/{self.database}: {exc.args[-1]}"
+                ) from exc
+            if code == 2003:
+                why = str(exc.args[-1])
+                reason = (
+                    "connection refused: is the server running, and listening on that port?"
+                    if "refused" in why.lower() or "111" in why
+                    else "host not found: check the host name in the URL"
+                    if "name or service" in why.lower() or "-2" in why
+                    else why
+                )
+                raise CdcError(
+                    f"cannot connect to MySQL at {self.host}:{self.port}: {reason}"
                 ) from exc
             raise
 
@@ -341,6 +367,43 @@ class TableInfo:
 
     def schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow) for c in self.columns])
+
+
+def name_collisions(tables: dict[str, TableInfo]) -> list[str]:
+    """Names that would land as one: two tables (or two columns of a table) equal after dlt's
+    snake_case (``PlaylistTrack`` and ``playlist_track``), or a column named like one of the
+    columns lakeshop or dlt add. Each entry is one sentence naming the fix."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+    naming = NamingConvention()
+    found = []
+    landed: dict[str, str] = {}
+    reserved_tables = {"_cdc_snapshots"}
+    for name in sorted(tables):
+        as_landed = naming.normalize_table_identifier(name)
+        other = landed.get(as_landed) or (name if as_landed in reserved_tables else None)
+        if other is not None:
+            found.append(
+                f"tables `{other}` and `{name}` would both land as `{as_landed}`: capture one "
+                f"of them only (--exclude '{name}'), or rename one in the source"
+            )
+        landed.setdefault(as_landed, name)
+    own = {*CDC_COLUMNS, "_dlt_load_id", "_dlt_id", "_cdc_deleted"}
+    for name, info in sorted(tables.items()):
+        columns: dict[str, str] = {}
+        for column in info.column_names:
+            as_landed = naming.normalize_identifier(column)
+            other = columns.get(as_landed) or (column if as_landed in own else None)
+            if other is not None:
+                found.append(
+                    f"columns `{other}` and `{column}` of table `{name}` would both land as "
+                    f"`{as_landed}`: leave the table out (--exclude '{name}') or rename one column in the source"
+                    if other != column
+                    else f"column `{column}` of table `{name}` has the name of a column lakeshop adds: "
+                    f"leave the table out (--exclude '{name}') or rename the column in the source"
+                )
+            columns.setdefault(as_landed, column)
+    return found
 
 
 def matches(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

@@ -131,6 +131,15 @@ def _full(bitmap: bytes, columns: int) -> bool:
     )
 
 
+def full_image(event: Any) -> bool:
+    """True when a ROWS event carries every column of its rows (binlog_row_image FULL)."""
+    if not _full(event.columns_present_bitmap, event.number_of_columns):
+        return False
+    return not isinstance(event, UpdateRowsEvent) or _full(
+        event.columns_present_bitmap2, event.number_of_columns
+    )
+
+
 def event_span(event: Any) -> tuple[bytes, int, int] | None:
     """The bytes of a ROWS event's row images, from where pymysqlreplication stopped reading
     its header: None when the event is not one the decoder reads (a partial row image, MySQL's

@@ -158,7 +158,8 @@ class TargetSync:
                  until: Position, follow: bool, flush_seconds: float, max_rows_per_run: int,
                  current_state: bool, pipeline: dlt.Pipeline | None, server_id: int | None,
                  retries: int, backoff: float, resnapshot: tuple[str, ...] = (),
-                 repair: dict[str, list[list[Any]]] | None = None) -> None:  # fmt: skip
+                 repair: dict[str, list[list[Any]]] | None = None, *,
+                 recapture_unlogged: bool = False) -> None:  # fmt: skip
         self.url, self.include, self.exclude, self.until = url, include, exclude, until
         self.follow, self.flush_seconds, self.max_rows_per_run = (
             follow,
@@ -171,6 +172,7 @@ class TargetSync:
         self.result = SyncResult(target)
         self.resnapshot = resnapshot
         self.repair = repair or {}
+        self.recapture_unlogged = recapture_unlogged
         self.failures = 0
         self.done = False
 
@@ -192,6 +194,7 @@ class TargetSync:
             current_state=self.current_state,
             resnapshot=list(self.resnapshot),
             repair=self.repair,
+            recapture_unlogged=self.recapture_unlogged,
             report=report,
         )
         pipe, result = self.pipe, self.result
@@ -257,6 +260,8 @@ def sync_targets(
     server_id: int | None = None,
     resnapshot: tuple[str, ...] = (),
     repair: dict[str, list[list[Any]]] | None = None,
+    *,
+    recapture_unlogged: bool = False,
 ) -> list[SyncResult]:
     """Run bounded CDC runs into each target until caught up with the server.
 
@@ -287,6 +292,7 @@ def sync_targets(
             backoff,
             resnapshot,
             repair,
+            recapture_unlogged=recapture_unlogged,
         )
         for t in targets
     ]
@@ -333,12 +339,15 @@ def sync(
     server_id: int | None = None,
     resnapshot: tuple[str, ...] = (),
     repair: dict[str, list[list[Any]]] | None = None,
+    *,
+    recapture_unlogged: bool = False,
 ) -> SyncResult:
     """Run bounded CDC runs into one target until caught up with the server (or forever with follow)."""
     (result,) = sync_targets(url, (target,), include, exclude, follow, flush_seconds,
                              max_rows_per_run, current_state, quiet,
                              {target: pipeline} if pipeline else None, max_runs, retries,
-                             backoff, server_id, resnapshot, repair)  # fmt: skip
+                             backoff, server_id, resnapshot, repair,
+                             recapture_unlogged=recapture_unlogged)  # fmt: skip
     return result
 
 

@@ -17,7 +17,13 @@ import pymysql
 import pymysqlreplication.binlogstream as _binlogstream
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.constants import FIELD_TYPE, NONE_SOURCE
-from pymysqlreplication.event import HeartbeatLogEvent, QueryEvent, RotateEvent, XidEvent
+from pymysqlreplication.event import (
+    HeartbeatLogEvent,
+    QueryEvent,
+    RotateEvent,
+    XAPrepareEvent,
+    XidEvent,
+)
 from pymysqlreplication.row_event import DeleteRowsEvent, RowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from ingestion.mysql_cdc import rowimage
@@ -34,6 +40,7 @@ from ingestion.mysql_cdc.helpers import (
     binlog_index,
     decimal_type,
     seq,
+    seq_array,
     time_text,
     to_arrow,
 )
@@ -112,6 +119,37 @@ class DdlChange:
     sql: str
 
 
+@dataclass
+class Unlogged:
+    """Rows changed in the binary log without their row images: a statement-format change, a
+    partial row image, an XA transaction prepared before the stream began. ``tables`` None:
+    any table of the database may have changed."""
+
+    tables: list[str] | None
+    position: Position  # the commit the change belongs to
+    why: str
+    writer_fault: bool = True  # False: nothing the user can fix (then always captured again)
+
+
+# XA transactions as MariaDB logs them: XA START X'..',X'..',n ... XA END ...; an
+# XA_PREPARE_LOG_EVENT ends the prepared part; later, in a group of its own, XA COMMIT or
+# XA ROLLBACK with the same xid (XA COMMIT ... ONE PHASE is logged as an ordinary transaction).
+XA_STATEMENT = re.compile(r"^\s*XA\s+(START|BEGIN|COMMIT|ROLLBACK)\s+(.*?)\s*$", re.I | re.S)
+# statement-format (or MIXED) row changes: their rows are not in the log
+DML_STATEMENT = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*(INSERT|UPDATE|DELETE|REPLACE|LOAD\s+DATA|LOAD\s+XML)\b", re.I | re.S
+)
+
+
+def xa_id(text: str) -> str:
+    """An xid as one canonical text: X'gtrid',X'bqual',formatID (MariaDB's own notation)."""
+    return re.sub(r"\s+", "", text.split(" ONE PHASE")[0]).lower()
+
+
+def xa_prepare_id(event: XAPrepareEvent) -> str:
+    return f"x'{event.xid_gtrid.hex()}',x'{event.xid_bqual.hex()}',{event.xid_format_id}"
+
+
 MOVED = "moved"
 
 
@@ -135,6 +173,8 @@ class Batch:
     decoder: Any = None
     parts: list[tuple[str, Any]] = field(default_factory=list)
     num_rows: int = 0
+    # an XA transaction's rows land at its XA COMMIT (file index, position, first row number)
+    sequence_at: tuple[int, int, int] | None = None
 
     def feed(self, span: tuple[bytes, int, int], op: int, prefix: str, committed_us: int) -> int:
         """Decode one event's row images (compiled); returns its row count. A ValueError
@@ -181,7 +221,19 @@ class Batch:
             else self._rows_to_arrow(part, server, database)
             for kind, part in parts
         ]
-        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+        if self.sequence_at is not None:
+            index, pos, first = self.sequence_at
+            at = table.schema.get_field_index("_cdc_seq")
+            table = table.set_column(at, "_cdc_seq", seq_array(index, pos, first, table.num_rows))
+        return table
+
+    def sequence_at_commit(self, file_index: int, pos: int, first: int) -> int:
+        """Number this batch's rows at a commit that came after their row events (XA COMMIT):
+        that is when they became visible. Returns the next free row number."""
+        self.sequence_at = (file_index, pos, first)
+        self.seqs = [seq(file_index, pos, first + i) for i in range(len(self.seqs))]
+        return first + self.num_rows
 
     def _rows_to_arrow(self, part: tuple[Any, ...], server: str, database: str) -> pa.Table:
         rows, ops, seqs, committed = part
@@ -344,6 +396,22 @@ class BinlogReader:
         self.compiled = rowimage.available()
         self.at_end = False  # at the end of the binary log: nothing more to read for now
         self._stream: BinLogStreamReader | None = None
+        # XA transactions prepared and not yet committed or rolled back: xid -> (the commit
+        # boundary before their XA START, their rows). A checkpoint after a prepare keeps
+        # their xids and starts; the next reader reads again from the earliest such start,
+        # taking only those transactions' rows until it is past ``skip_until``.
+        self.xa_open: dict[str, tuple[Position, dict[tuple[Any, ...], Batch]]] = {}
+        self.resume_xa: set[str] = set()
+        self.skip_until: Position | None = None
+
+    def resume(self, checkpoint: Position, open_xa: dict[str, Position]) -> None:
+        """Start at ``checkpoint``, or before it at the XA START of transactions prepared
+        before it and still open then, re-reading only those."""
+        if not open_xa:
+            return
+        self.resume_xa = set(open_xa)
+        self.skip_until = checkpoint
+        self.position = min(open_xa.values(), key=Position.key)
 
     def _open(self) -> BinLogStreamReader:
         return BinLogStreamReader(
@@ -359,6 +427,7 @@ class BinlogReader:
                 UpdateRowsEvent,
                 DeleteRowsEvent,
                 XidEvent,
+                XAPrepareEvent,
                 QueryEvent,
                 RotateEvent,
                 HeartbeatLogEvent,
@@ -375,7 +444,7 @@ class BinlogReader:
 
     def transactions(
         self, stop: Callable[[Position], bool]
-    ) -> Iterator[tuple[Position, list[Batch], DdlChange | None, float]]:
+    ) -> Iterator[tuple[Position, list[Batch], DdlChange | Unlogged | None, float]]:
         """Yield (commit position, batches, ddl, commit timestamp) per committed transaction.
 
         ``stop(position)`` is asked after each commit; True ends the read there. With
@@ -418,13 +487,25 @@ class BinlogReader:
                 return tuple(patched.values())
         return tuple(values.values())
 
+    def _skipping(self, pos: Position) -> bool:
+        """True while re-reading, for open XA transactions, what a checkpoint already covers."""
+        if self.skip_until is None:
+            return False
+        if pos.key() <= self.skip_until.key():
+            return True
+        self.skip_until = None
+        self.resume_xa = set()
+        return False
+
     def _read(
         self, stop: Callable[[Position], bool]
-    ) -> Iterator[tuple[Position, list[Batch], DdlChange | None, float]]:
+    ) -> Iterator[tuple[Position, list[Batch], DdlChange | Unlogged | None, float]]:
         self._stream = stream = self._open()
         log_file = self.position.file
         file_index = binlog_index(log_file)
         pending: dict[tuple[Any, ...], Batch] = {}
+        unlogged: list[Unlogged] = []  # changes of the open transaction without row images
+        xa: tuple[str, Position] | None = None  # the XA transaction being read, and its start
         # per table shape: the landed columns, the primary key's indexes, the compiled
         # decoder's spec (None: decoded in Python)
         columns_cache: dict[tuple[Any, ...], tuple[list[Column], list[int], Any]] = {}
@@ -436,7 +517,7 @@ class BinlogReader:
                     if event.next_binlog != log_file:
                         log_file = event.next_binlog
                         file_index = binlog_index(log_file)
-                        if not pending:
+                        if not pending and xa is None and self.skip_until is None:
                             self.position = Position(log_file, event.position)
                     continue
                 if isinstance(event, HeartbeatLogEvent):
@@ -446,34 +527,92 @@ class BinlogReader:
                         return
                     continue
                 self.at_end = False
+                here = Position(log_file, event.packet.log_pos)
+                if isinstance(event, XAPrepareEvent):
+                    # the prepared part of an XA transaction ends: its rows wait for XA COMMIT
+                    xid = xa_prepare_id(event)
+                    if xa is not None and (not self._skipping(here) or xid in self.resume_xa):
+                        self.xa_open[xid] = (xa[1], pending)
+                    pending, unlogged, xa = {}, [], None
+                    if self._skipping(here):
+                        continue
+                    self.position = here
+                    yield self.position, [], None, float(event.timestamp)
+                    if stop(self.position):
+                        return
+                    continue
                 if isinstance(event, XidEvent) or (
                     isinstance(event, QueryEvent) and _is_commit(event.query)
                 ):
-                    self.position = Position(log_file, event.packet.log_pos)
+                    if self._skipping(here):
+                        pending, unlogged = {}, []
+                        continue
+                    self.position = here
                     batches = list(pending.values())
                     pending = {}
                     self.stats.invalid_values += sum(b.seal() for b in batches)
                     self.stats.transactions += 1
                     self.stats.last_event_at = event.timestamp
-                    if batches:
-                        yield self.position, batches, None, float(event.timestamp)
+                    if batches or unlogged:
+                        yield self.position, batches, _merged(unlogged, here), float(event.timestamp)  # fmt: skip
+                    unlogged = []
                     if stop(self.position):
                         return
                     continue
                 if isinstance(event, QueryEvent):
-                    ddl = _parse_ddl(
-                        event, self.conn.database, Position(log_file, event.packet.log_pos)
-                    )
+                    query = _query_text(event)
+                    statement = XA_STATEMENT.match(query)
+                    if statement:
+                        verb, xid = statement.group(1).upper(), xa_id(statement.group(2))
+                        if verb in {"START", "BEGIN"}:
+                            xa, pending, unlogged = (xid, self.position), {}, []
+                            continue
+                        if self._skipping(here):
+                            continue  # ended before the checkpoint
+                        self.position = here
+                        prepared = self.xa_open.pop(xid, None)
+                        batches = []
+                        change = None
+                        if verb == "COMMIT" and prepared is not None:
+                            batches = list(prepared[1].values())
+                            first = 0
+                            for b in batches:
+                                self.stats.invalid_values += b.seal()
+                                first = b.sequence_at_commit(file_index, here.pos, first)
+                        elif verb == "COMMIT":
+                            change = Unlogged(None, here, f"XA COMMIT of {xid}, prepared before the stream began", False)  # fmt: skip
+                        self.stats.transactions += 1
+                        yield self.position, batches, change, float(event.timestamp)
+                        if stop(self.position):
+                            return
+                        continue
+                    if DML_STATEMENT.match(query) and _in_database(
+                        event, query, self.conn.database
+                    ):
+                        # a session writing with binlog_format=STATEMENT (or MIXED): the rows it
+                        # changed are not in the log
+                        unlogged.append(Unlogged(None, here, f"a statement-format change at {here}: {' '.join(query.split())[:120]}"))  # fmt: skip
+                        continue
+                    ddl = _parse_ddl(event, self.conn.database, here)
                     if ddl is None:
                         continue  # BEGIN and statements on other schemas
+                    if self._skipping(here):
+                        continue
                     self.position = ddl.position  # DDL commits implicitly
-                    pending = {}
+                    pending, unlogged = {}, []
                     yield self.position, [], ddl, float(event.timestamp)
                     if stop(self.position):
                         return
                     continue
                 # row events
                 if not self.wanted(event.table):
+                    continue
+                if self._skipping(here) and (xa is None or xa[0] not in self.resume_xa):
+                    continue  # covered by the checkpoint: only open XA transactions are re-read
+                if not rowimage.full_image(event):
+                    # binlog_row_image MINIMAL or NOBLOB in the writing session: the row's
+                    # other values are not in the log
+                    unlogged.append(Unlogged([event.table], here, f"a partial row image (binlog_row_image not FULL) for {event.table} at {here}"))  # fmt: skip
                     continue
                 shape = (
                     event.table,
@@ -486,6 +625,9 @@ class BinlogReader:
                     names = [c.name for c in cols]
                     keys = event.primary_key
                     keys = keys if isinstance(keys, tuple) else (keys,) if keys else ()
+                    # a table without a primary key: every column is the row's identity, so
+                    # an update lands as a delete of the old row and an insert of the new one
+                    pk_index = [names.index(c) for c in keys] if keys else list(range(len(cols)))
                     # tables other tables cascade from keep their rows in Python (cascade()
                     # reads each row and its before image)
                     spec = (
@@ -493,7 +635,7 @@ class BinlogReader:
                         if self.compiled and event.table not in self.parents
                         else None
                     )
-                    cached = columns_cache[shape] = (cols, [names.index(c) for c in keys], spec)
+                    cached = columns_cache[shape] = (cols, pk_index, spec)
                 cols, pk, spec = cached
                 batch = pending.get(shape)
                 if batch is None:
@@ -523,7 +665,7 @@ class BinlogReader:
                     if isinstance(event, UpdateRowsEvent):
                         values = self._values(row["after_values"], row["after_none_sources"])
                         old = self._values(row["before_values"], row["before_none_sources"])
-                        if pk and any(values[j] != old[j] for j in pk):
+                        if any(values[j] != old[j] for j in pk):
                             # a new primary key: the old key is gone, the new one appears
                             batch.append(old, "delete", seq(file_index, pos, 2 * i), when)
                             batch.append(values, "insert", seq(file_index, pos, 2 * i + 1), when)
@@ -545,12 +687,39 @@ class BinlogReader:
             self.close()
 
 
+def _merged(changes: list[Unlogged], commit: Position) -> Unlogged | None:
+    """One transaction's changes without row images, as one, at its commit."""
+    if not changes:
+        return None
+    tables = (
+        None
+        if any(c.tables is None for c in changes)
+        else sorted({t for c in changes for t in c.tables or []})
+    )
+    return Unlogged(
+        tables,
+        commit,
+        changes[0].why + (f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""),
+    )
+
+
+def _query_text(event: QueryEvent) -> str:
+    return event.query if isinstance(event.query, str) else event.query.decode("utf-8", "replace")
+
+
+def _in_database(event: QueryEvent, query: str, database: str) -> bool:
+    """A statement on ``database``: run in it, or naming it."""
+    current = event.schema.decode() if isinstance(event.schema, bytes) else str(event.schema or "")
+    named = re.search(rf"(`{re.escape(database)}`|\b{re.escape(database)})\s*\.", query)
+    return current == database or named is not None
+
+
 def _is_commit(query: str) -> bool:
-    return query.strip().upper() in {"COMMIT", "XA COMMIT"}
+    return query.strip().upper() == "COMMIT"
 
 
 def _parse_ddl(event: QueryEvent, database: str, position: Position) -> DdlChange | None:
-    query = event.query if isinstance(event.query, str) else event.query.decode("utf-8", "replace")
+    query = _query_text(event)
     match = DDL_TABLE.match(query)
     if not match:
         return None

@@ -91,8 +91,10 @@ def canonical_sql(column: Column) -> str:
         text = f"CAST({q} AS UNSIGNED)"
     elif column.arrow == pa.binary():
         text = f"HEX({q})"
-    elif kind in {"decimal", "numeric"} and column.arrow != pa.string():
-        text = f"CAST({q} AS CHAR)"
+    elif kind in {"decimal", "numeric"}:
+        # without trailing zeros, whatever the scale: a landed value of another scale (a
+        # column narrowed since it landed) must differ, not be rounded into agreement
+        text = f"IF(LOCATE('.', CAST({q} AS CHAR)) > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST({q} AS CHAR))), CAST({q} AS CHAR))"
     else:
         text = f"CAST({q} AS CHAR)"
     return f"COALESCE({text}, '{NULL.replace(chr(92), chr(92) * 2)}')"  # a backslash escapes in SQL
@@ -115,9 +117,10 @@ def canonical_value(column: Column, value: Any) -> str:
         if math.isnan(value) or math.isinf(value):
             return str(value)
         return format(Decimal(repr(round(value, 6))).quantize(Decimal("0.000001")), "f")
+    if kind in {"decimal", "numeric"}:
+        text = format(value, "f") if isinstance(value, Decimal) else str(value)
+        return text.rstrip("0").rstrip(".") if "." in text else text
     if isinstance(value, Decimal):
-        if kind in {"decimal", "numeric"}:
-            return format(value.quantize(Decimal(1).scaleb(-int(column.scale or 0))), "f")
         return (
             format(value, "f").split(".")[0] if value == value.to_integral() else format(value, "f")
         )
@@ -177,6 +180,11 @@ def source_hashes(conn: MySqlConn, info: TableInfo, chunk_rows: int,
     session = session or SnapshotSession(conn)
     try:
         with session.db.cursor(pymysql.cursors.Cursor) as cur:
+            if not pk:
+                # no key: the table is a multiset of rows, {(row hash,): count}
+                cur.execute(f"SELECT {digest}, COUNT(*) FROM {quote(info.name)} GROUP BY 1", ())
+                yield {(str(d),): str(n) for d, n in cur.fetchall()}
+                return
             if keys is not None:
                 for start in range(0, len(keys), chunk_rows):
                     part = keys[start : start + chunk_rows]
@@ -214,6 +222,14 @@ class Landed:
 
     def name(self, table: str) -> str:
         return str(self.client.make_qualified_table_name(table))
+
+    def columns(self, table: str) -> set[str] | None:
+        """The landed columns of a change-log table; None when nothing has landed for it (a
+        table created since, still empty)."""
+        try:
+            return set(self.query(f"select * from {table} limit 0").column_names)
+        except Exception:  # the engines name a missing relation differently
+            return None
 
     def query(self, sql: str, *params: Any) -> pa.Table:
         with self.client.execute_query(sql, *params) as cur:
@@ -278,8 +294,9 @@ def canonical_duckdb(column: Column, name: str | None) -> str:
         text = f"cast(try_cast(round({q}, 6) as decimal(38, 6)) as varchar)"
     elif column.arrow == pa.binary():
         text = f"upper(hex({q}))"
-    elif kind in {"decimal", "numeric"} and column.arrow != pa.string():
-        text = f"cast(cast({q} as decimal(38, {int(column.scale or 0)})) as varchar)"
+    elif kind in {"decimal", "numeric"}:
+        text = f"cast({q} as varchar)"
+        text = f"(case when strpos({text}, '.') > 0 then rtrim(rtrim({text}, '0'), '.') else {text} end)"
     elif column.arrow == pa.decimal128(20, 0):
         text = f"cast(cast({q} as decimal(20, 0)) as varchar)"
     else:
@@ -319,6 +336,47 @@ def landed_hashes_duckdb(
     return {_key(k): d for k, d in zip(zip(*keys, strict=True), digests, strict=True)}
 
 
+def landed_multiset(
+    landed: Landed, info: TableInfo, as_of: Position | None
+) -> dict[tuple[Any, ...], str]:
+    """A table without a primary key as landed: {(row hash,): count}, each row counted once
+    per snapshot row or insert and taken away once per delete, since the latest complete
+    generation (which starts where its rows were read); each change counted once, however
+    often a load job was repeated."""
+    table = landed.name(NAMING.normalize_identifier(info.name))
+    present = landed.columns(table) or set()
+    names = {c.name: NAMING.normalize_identifier(c.name) for c in info.columns}
+    until = seq(as_of.index, as_of.pos, 9_999_999_999) if as_of else "999999"
+    since = generation_start(landed, info, table, until)
+    changes = (
+        f"select * from (select *, row_number() over (partition by _cdc_seq order by _dlt_load_id) as copy "
+        f"from {table} where _cdc_seq >= %s and _cdc_seq <= %s) as once where copy = 1"
+    )
+    counts: dict[tuple[Any, ...], int] = {}
+    from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
+
+    if isinstance(landed.client, DuckDbSqlClient):
+        texts = ", ".join(
+            canonical_duckdb(c, names[c.name] if names[c.name] in present else None)
+            for c in info.columns
+        )
+        landed.client.execute_sql("SET TimeZone = 'UTC'")
+        rows = landed.query(
+            f"select md5(concat_ws('#', {texts})) as d, "
+            f"sum(case when _cdc_op = 'delete' then -1 else 1 end) as n from ({changes}) as c group by 1",
+            since or "",
+            until,
+        )
+        for d, n in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
+            counts[(d,)] = int(n)
+    else:
+        for row in landed.query(changes, since or "", until).to_pylist():
+            values = {c: row.get(n) for c, n in names.items()}
+            key = (landed_hash(info, values),)
+            counts[key] = counts.get(key, 0) + (-1 if row["_cdc_op"] == "delete" else 1)
+    return {k: str(n) for k, n in counts.items() if n != 0}
+
+
 def compare_table(conn: MySqlConn, info: TableInfo, landed_state: Landed, chunk_rows: int,
                   only: list[tuple[Any, ...]] | None = None,
                   source: SourceHashes | None = None) -> TableCheck:  # fmt: skip
@@ -326,12 +384,15 @@ def compare_table(conn: MySqlConn, info: TableInfo, landed_state: Landed, chunk_
     their position), the landed state is taken as of that position: the exact same moment,
     so a live source cannot cause a false alarm."""
     check = TableCheck(info.name)
-    if not info.primary_key:
-        check.skipped = "no primary key to chunk by"
-        return check
     as_of = source.position if source else None
-    hashed = landed_hashes_duckdb(landed_state, info, as_of)
     landed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    table = landed_state.name(NAMING.normalize_identifier(info.name))
+    if landed_state.columns(table) is None:
+        hashed: dict[tuple[Any, ...], str] | None = {}  # nothing landed yet
+    elif not info.primary_key:
+        hashed = landed_multiset(landed_state, info, as_of)
+    else:
+        hashed = landed_hashes_duckdb(landed_state, info, as_of)
     if hashed is None:
         landed = landed_rows(landed_state, info, as_of)
         hashed = {k: landed_hash(info, row) for k, row in landed.items()}
@@ -352,7 +413,7 @@ def compare_table(conn: MySqlConn, info: TableInfo, landed_state: Landed, chunk_
                 check.different.append(key)
     extra_pool = set(only) if only is not None else set(hashed)
     check.extra = sorted((k for k in extra_pool - seen if k in hashed), key=repr)
-    if check.different:
+    if check.different and info.primary_key:
         landed = landed or landed_rows(landed_state, info, as_of)
         check.different = values_differ(conn, info, landed, check.different)
     return check
