@@ -131,13 +131,22 @@ def source_state(
     6 digits), TIME as MySQL's text."""
     with root(mariadb, database) as conn, conn.cursor() as cur:
         cur.execute(
-            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema=%s "
-            "AND table_name=%s ORDER BY ordinal_position",
+            "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+            "WHERE table_schema=%s AND table_name=%s ORDER BY ordinal_position",
             (database, table),
         )
-        kinds = {str(n): str(t).lower() for n, t in cur.fetchall()}
-        casts = {"float": "CAST(`{}` AS DOUBLE)", "time": "CAST(`{}` AS CHAR)"}
-        cols = ", ".join(casts.get(kinds[c], "`{}`").format(c) for c in columns or list(kinds))
+        kinds = {}
+        for name, kind, precision, scale in cur.fetchall():
+            kind = str(kind).lower()
+            # DECIMAL wider than Arrow's DECIMAL(38) (or finer than 10 digits) lands as its text
+            wide = kind == "decimal" and (int(precision or 0) > 38 or int(scale or 0) > 10)
+            kinds[str(name)] = "widedecimal" if wide else kind
+        # zero and partial-zero dates cannot be represented and land as NULL (documented)
+        zero_date = "IF(MONTH(`{0}`) = 0 OR DAYOFMONTH(`{0}`) = 0, NULL, `{0}`)"
+        casts = {"float": "CAST(`{0}` AS DOUBLE)", "time": "CAST(`{0}` AS CHAR)", "bit": "CAST(`{0}` AS UNSIGNED)",
+                 "widedecimal": "CAST(`{0}` AS CHAR)", "date": zero_date, "datetime": zero_date,
+                 "timestamp": zero_date}  # fmt: skip
+        cols = ", ".join(casts.get(kinds[c], "`{0}`").format(c) for c in columns or list(kinds))
         cur.execute(f"SELECT {cols} FROM `{table}`")
         return sorted((tuple(_norm(v) for v in row) for row in cur.fetchall()), key=repr)
 

@@ -55,7 +55,8 @@ def _environ(home: Path, url: str) -> dict[str, str]:
             "LAKESHOP_DUCKDB_PATH": str(home / "warehouse.duckdb")}  # fmt: skip
 
 
-def _kill_loop(home: Path, url: str, kills: int, rng: random.Random) -> list[str]:
+def _kill_loop(home: Path, url: str, kills: int, rng: random.Random,
+               extra: tuple[str, ...] = (), max_rows: int = 1500) -> list[str]:  # fmt: skip
     """Start the capture into both targets; once it has committed a package in this life,
     SIGKILL it after a random delay (somewhere in a later extract, normalize or load)."""
     outcomes = []
@@ -64,7 +65,7 @@ def _kill_loop(home: Path, url: str, kills: int, rng: random.Random) -> list[str
         for _ in range(kills):
             before = _state_versions(home)
             proc = subprocess.Popen(
-                [LAKESHOP, "ingest", "mysql", "--to", "lake", "warehouse", "--max-rows-per-run", "1500", "--quiet"],
+                [LAKESHOP, "ingest", "mysql", "--to", "lake", "warehouse", "--max-rows-per-run", str(max_rows), "--quiet", *extra],
                 env=_environ(home, url), stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
             deadline = time.monotonic() + 60
             while (

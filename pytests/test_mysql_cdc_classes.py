@@ -10,6 +10,7 @@ fix, and `--recapture-unlogged` captures the tables again past it.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import duckdb
@@ -76,7 +77,7 @@ def test_xa_commit_lands_xa_rollback_does_not_even_across_runs(
         loads = duck.execute(
             "select _dlt_load_id, min(_cdc_seq), max(_cdc_seq) from raw_mysql.account group by 1 order by 1"
         ).fetchall()
-    assert all(a[2] < b[1] for a, b in zip(loads, loads[1:], strict=False)), loads
+    assert all(a[2] < b[1] for a, b in itertools.pairwise(loads)), loads
 
 
 def test_xa_prepared_before_the_snapshot_and_committed_after_it(
@@ -195,10 +196,12 @@ def test_names_that_collide_after_snake_case_are_refused_before_anything_lands(
         "CREATE TABLE Track (TrackId INT PRIMARY KEY, UnitPrice DECIMAL(5,2), unit_price DECIMAL(5,2))",
         "INSERT INTO PlaylistTrack VALUES (1)", "INSERT INTO playlist_track VALUES (2)",
     )  # fmt: skip
-    with pytest.raises(CdcError, match="would both land as `playlist_track`.*--exclude"):
+    with pytest.raises(CdcError, match=r"would both land as `playlist_track`.*--exclude"):
         sync(url, "warehouse", quiet=True)
     assert not (workdir / "warehouse.duckdb").exists() or "raw_mysql" not in str(
-        duckdb.connect(str(workdir / "warehouse.duckdb")).execute("select schema_name from information_schema.schemata").fetchall()  # fmt: skip
+        duckdb.connect(str(workdir / "warehouse.duckdb"))
+        .execute("select schema_name from information_schema.schemata")
+        .fetchall()
     )
     with pytest.raises(CdcError, match="`UnitPrice` and `unit_price` of table `Track`"):
         sync(url, "warehouse", quiet=True, exclude=("PlaylistTrack",))
@@ -210,9 +213,16 @@ def test_names_that_collide_after_snake_case_are_refused_before_anything_lands(
 
 
 def test_verify_of_a_new_table_with_no_rows_yet(mariadb: MariaDB, workdir: Path) -> None:
-    url = _fresh(mariadb, "cdc_empty", "CREATE TABLE a (id INT PRIMARY KEY)", "INSERT INTO a VALUES (1)")
+    url = _fresh(
+        mariadb, "cdc_empty", "CREATE TABLE a (id INT PRIMARY KEY)", "INSERT INTO a VALUES (1)"
+    )
     both(url)
-    execute(mariadb, "cdc_empty", "CREATE TABLE b (id INT PRIMARY KEY, v TEXT)", "CREATE TABLE c (v TEXT)")
+    execute(
+        mariadb,
+        "cdc_empty",
+        "CREATE TABLE b (id INT PRIMARY KEY, v TEXT)",
+        "CREATE TABLE c (v TEXT)",
+    )
     both(url)
     _verified(url)
     assert_both_equal(mariadb, "cdc_empty", workdir)
@@ -224,7 +234,9 @@ def test_partial_zero_dates_land_as_null_and_are_counted(mariadb: MariaDB, workd
     url = _fresh(mariadb, "cdc_zero", "CREATE TABLE d (id INT PRIMARY KEY, day DATE, at DATETIME)")
     with root(mariadb, "cdc_zero") as conn, conn.cursor() as cur:
         cur.execute("SET SESSION sql_mode = ''")
-        cur.execute("INSERT INTO d VALUES (1, '2021-05-00', '2021-00-10 10:00:00'), (2, '2021-05-01', NULL)")
+        cur.execute(
+            "INSERT INTO d VALUES (1, '2021-05-00', '2021-00-10 10:00:00'), (2, '2021-05-01', NULL)"
+        )
         conn.commit()
     first = sync(url, "warehouse", quiet=True)
     with root(mariadb, "cdc_zero") as conn, conn.cursor() as cur:
@@ -244,7 +256,9 @@ def test_urls_and_connection_errors_name_the_fix() -> None:
         "cdc", "p@ss/w:rd", "db.internal", 3307, "shop",
     )  # fmt: skip
     assert MySqlConn.from_url("mysql://cdc:p%40ss@h/shop").password == "p@ss"
-    with pytest.raises(CdcError, match=r"cannot connect to MySQL at 127\.0\.0\.1:1: connection refused"):
+    with pytest.raises(
+        CdcError, match=r"cannot connect to MySQL at 127\.0\.0\.1:1: connection refused"
+    ):
         MySqlConn.from_url("mysql://cdc:pw@127.0.0.1:1/shop").connect()
     with pytest.raises(CdcError) as bad:
         MySqlConn.from_url("postgres://cdc:secret@h/shop")

@@ -356,6 +356,10 @@ class Run:
             if not silent_delete and (read_at is None or read_at.key() > at.key()):
                 return  # everything it reads is read after `at`
             inc["again"] = reason  # it cannot cover `at`: one more generation after it
+            if silent_delete:
+                # rows vanished at `at`: the next generation must start after it, however
+                # late this one's reads come (they cannot take back the inserts before `at`)
+                inc["again_after"] = at.as_dict()
             return
         start = Position.from_dict(t.get("start"))
         if silent_delete:
@@ -740,8 +744,10 @@ class Run:
         del t["incremental"]
         self.records.append(self.generation_record(table, inc["snapshot_id"], "done", inc["reason"],
                                                    Position.from_dict(inc["start"]), inc["rows"]))  # fmt: skip
+        after = Position.from_dict(inc.get("again_after"))
         if inc["again"] and self.position is not None:
-            self.request_incremental(table, inc["again"], self.position)
+            at = max(self.position, after, key=Position.key) if after else self.position
+            self.request_incremental(table, inc["again"], at, silent_delete=after is not None)
         yield from self.take_records()
 
     def run_refresh(self, table: str, refresh: Refresh) -> Iterator[Any]:

@@ -78,13 +78,13 @@ def canonical_sql(column: Column) -> str:
     """The column's value as text on the server, in a form the landed value can be put in."""
     q = quote(column.name)
     kind = column.data_type
+    # zero and partial-zero dates ('2021-05-00') land as NULL: no date type holds them
+    valid = f"MONTH({q}) <> 0 AND DAYOFMONTH({q}) <> 0"
     if kind in {"datetime", "timestamp"}:
         # %% because the query always goes through pymysql's parameter formatting
-        text = (
-            f"NULLIF(DATE_FORMAT({q}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), '0000-00-00 00:00:00.000000')"
-        )
+        text = f"IF({valid}, DATE_FORMAT({q}, '%%Y-%%m-%%d %%H:%%i:%%s.%%f'), NULL)"
     elif kind == "date":
-        text = f"NULLIF(CAST({q} AS CHAR), '0000-00-00')"
+        text = f"IF({valid}, CAST({q} AS CHAR), NULL)"
     elif kind in {"float", "double", "real"}:
         text = f"CAST(ROUND(CAST({q} AS DOUBLE), 6) AS DECIMAL(65,6))"
     elif kind in {"bit", "year"}:

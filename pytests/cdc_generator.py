@@ -1,0 +1,237 @@
+"""The CDC generator's harness: replay a drawn case on a real MariaDB, capture it into the
+warehouse and the lake, and hold the result against an oracle that cannot share lakeshop's
+bugs: the source database itself, value by value. `--verify` is held against the same oracle:
+it must call every equal table equal and never a differing one, and never crash.
+
+A failing case is shrunk (delta debugging over its steps, replayed without kills) to the
+shortest script that still fails, printed as SQL. ``make soak MINUTES=N`` draws seeds until
+the time is up (``pytests/cdc_soak.py``); CI runs a few (``test_mysql_cdc_generated.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pymysql
+
+from ingestion.mysql_cdc.runner import sync, verify_target
+from pytests.cdc_support import assert_equivalent, cdc_url, env, fresh_database, root
+from sandbox import cdcgen
+from sandbox.services import MariaDB
+
+TARGETS = ("warehouse", "lake")
+
+
+@dataclass
+class Outcome:
+    """What one case did, and what went wrong (None: nothing)."""
+
+    seed: int
+    steps: int = 0
+    statements: int = 0
+    refused: int = 0  # statements the server refused (foreign keys, a shrunk case)
+    runs: int = 0
+    kills: int = 0
+    finding: str | None = None
+    failed_at: int | None = None  # index of the Run step whose check failed
+    stats: dict[str, int] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)  # refusals by the server's message
+    samples: dict[str, str] = field(default_factory=dict)  # a statement of each refusal
+
+    def refuse(self, exc: BaseException, sql: str = "") -> None:
+        self.refused += 1
+        words = " ".join(str(exc.args[-1] if exc.args else exc).split()[:5])
+        self.reasons[words] = self.reasons.get(words, 0) + 1
+        self.samples.setdefault(words, sql[:300])
+
+
+class Case:
+    """One database and one state folder: a case replayed from its first step."""
+
+    def __init__(self, mariadb: MariaDB, database: str, home: Path, rng: random.Random) -> None:
+        self.mariadb, self.database, self.home, self.rng = mariadb, database, home, rng
+        self.url = cdc_url(mariadb, database)
+
+    def reset(self) -> None:
+        with self.mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute("XA RECOVER")
+            for _fmt, gl, _bl, data in cur.fetchall():
+                with contextlib.suppress(pymysql.err.MySQLError):
+                    cur.execute(f"XA ROLLBACK '{bytes(data)[: int(gl)].decode()}'")
+        fresh_database(self.mariadb, self.database)
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.home.mkdir(parents=True)
+        self.home.chmod(0o755)
+
+    def environment(self) -> contextlib.AbstractContextManager[None]:
+        return env(LAKESHOP_HOME=str(self.home), LAKESHOP_DUCKDB_PATH=str(self.home / "warehouse.duckdb"),
+                   LAKESHOP_WAREHOUSE="duckdb")  # fmt: skip
+
+    # -- the steps -----------------------------------------------------------------------------
+    def session(self, xa: bool = False) -> pymysql.connections.Connection[Any]:
+        conn = root(self.mariadb, self.database)
+        with conn.cursor() as cur:
+            # zero and partial-zero dates, truncating narrowings; waits on a prepared XA's
+            # locks end quickly (the statement is refused and counted)
+            cur.execute(
+                "SET SESSION sql_mode = '', innodb_lock_wait_timeout = 1, lock_wait_timeout = 2"
+            )
+        conn.autocommit(xa)  # XA statements refuse to run inside an implicit transaction
+        return conn
+
+    def apply(self, step: cdcgen.Step, outcome: Outcome) -> None:
+        if isinstance(step, cdcgen.Sql):
+            with self.session() as conn, conn.cursor() as cur:
+                for setting in step.session:
+                    cur.execute(f"SET SESSION {setting}")
+                for sql in step.statements:
+                    outcome.statements += 1
+                    try:
+                        cur.execute(sql)
+                    except pymysql.err.MySQLError as exc:
+                        outcome.refuse(exc, sql)
+                        if not step.ddl:
+                            conn.rollback()
+                            return
+                conn.commit()
+        elif isinstance(step, cdcgen.XaPrepare):
+            with self.session(xa=True) as conn, conn.cursor() as cur:
+                try:
+                    cur.execute(f"XA START '{step.xid}'")
+                    for sql in step.statements:
+                        outcome.statements += 1
+                        cur.execute(sql)
+                    cur.execute(f"XA END '{step.xid}'")
+                    cur.execute(f"XA PREPARE '{step.xid}'")
+                except pymysql.err.MySQLError as exc:
+                    outcome.refuse(exc)
+                    for sql in (f"XA END '{step.xid}'", f"XA ROLLBACK '{step.xid}'"):
+                        with contextlib.suppress(pymysql.err.MySQLError):
+                            cur.execute(sql)
+        elif isinstance(step, cdcgen.XaEnd):
+            with self.session(xa=True) as conn, conn.cursor() as cur:
+                try:
+                    cur.execute(f"XA {'COMMIT' if step.commit else 'ROLLBACK'} '{step.xid}'")
+                except pymysql.err.MySQLError as exc:
+                    outcome.refuse(exc)
+        elif isinstance(step, cdcgen.Binlog):
+            with self.mariadb.connect() as conn, conn.cursor() as cur:
+                cur.execute("FLUSH BINARY LOGS")
+                if step.action == "purge":
+                    cur.execute("SHOW MASTER STATUS")
+                    current = cur.fetchone()[0]  # type: ignore[index]
+                    cur.execute(f"PURGE BINARY LOGS TO '{current}'")
+
+    def capture(self, kill: bool, outcome: Outcome) -> None:
+        if kill:
+            from pytests.test_mysql_cdc_chaos import _kill_loop
+
+            kills = self.rng.randint(1, 3)
+            _kill_loop(
+                self.home, self.url, kills, self.rng, extra=("--recapture-unlogged",), max_rows=200
+            )
+            outcome.kills += kills
+        for target in TARGETS:
+            sync(self.url, target, quiet=True, recapture_unlogged=True)
+        outcome.runs += 1
+
+    def check(self) -> str | None:
+        """The oracle: every table's landed current state equals the source's, in both
+        targets, and --verify agrees (finds nothing, crashes on nothing)."""
+        from pytests.test_mysql_cdc_real import lake_connection
+
+        problems = []
+        for target in TARGETS:
+            try:
+                if target == "warehouse":
+                    assert_equivalent(self.mariadb, self.database, self.home / "warehouse.duckdb")
+                else:
+                    assert_equivalent(
+                        self.mariadb, self.database, None, connection=lake_connection(self.home)
+                    )
+                oracle = None
+            except AssertionError as exc:
+                oracle = str(exc)
+            try:
+                checked = verify_target(self.url, target, rounds=1)
+                differing = [c.line() for c in checked.checks.values() if c.keys]
+            except Exception as exc:  # verify must never crash
+                differing = [f"verify crashed: {type(exc).__name__}: {exc}"]
+            if oracle:
+                problems.append(f"[{target}] current state differs from the source: {oracle}"
+                                + ("" if differing else "; and --verify called every table equal"))  # fmt: skip
+            elif differing:
+                problems.append(
+                    f"[{target}] --verify reports a difference the source does not have: {differing}"
+                )
+        return "; ".join(problems) or None
+
+    def replay(self, steps: list[cdcgen.Step], outcome: Outcome, kills: bool = True,
+               deadline: float | None = None) -> Outcome:  # fmt: skip
+        self.reset()
+        with self.environment():
+            for index, step in enumerate(steps):
+                outcome.steps += 1
+                if isinstance(step, cdcgen.Run):
+                    try:
+                        self.capture(step.kill and kills, outcome)
+                        finding = self.check()
+                    except Exception as exc:  # a run that fails is a finding too
+                        finding = f"the capture failed: {type(exc).__name__}: {exc}"
+                    if finding:
+                        outcome.finding, outcome.failed_at = finding, index
+                        return outcome
+                    if deadline is not None and time.monotonic() > deadline:
+                        return outcome
+                else:
+                    self.apply(step, outcome)
+        return outcome
+
+
+def run_seed(mariadb: MariaDB, seed: int, home: Path, steps: int = 30, kills: bool = False,
+             big_blobs: bool = True, shrink_seconds: float = 120) -> tuple[Outcome, str | None]:  # fmt: skip
+    """Draw and replay one seed; on a finding, its shrunk reproduction as SQL."""
+    case_steps, stats = cdcgen.draw(seed, steps=steps, kills=kills, big_blobs=big_blobs)
+    case = Case(mariadb, f"gen_{seed % 1000}", home / f"seed-{seed}", random.Random(seed))
+    outcome = case.replay(case_steps, Outcome(seed, stats=stats))
+    if outcome.finding is None or outcome.failed_at is None:
+        shutil.rmtree(case.home, ignore_errors=True)
+        return outcome, None
+    failing = case_steps[: outcome.failed_at + 1]
+
+    def still_fails(candidate: list[cdcgen.Step]) -> bool:
+        return (
+            case.replay([*candidate, cdcgen.Run()], Outcome(seed), kills=False).finding is not None
+        )
+
+    shrunk = shrink(failing, still_fails, time.monotonic() + shrink_seconds)
+    return outcome, cdcgen.as_sql(shrunk)
+
+
+def shrink(steps: list[cdcgen.Step], fails: Callable[[list[cdcgen.Step]], bool],
+           deadline: float) -> list[cdcgen.Step]:  # fmt: skip
+    """Delta debugging (ddmin): drop ever smaller chunks of steps while the case still fails.
+    Replayed without kills; when that does not fail, the case stays as drawn."""
+    if not fails(steps):
+        return steps
+    chunks = 2
+    while len(steps) >= 2 and time.monotonic() < deadline:
+        size = max(1, len(steps) // chunks)
+        reduced = False
+        for start in range(0, len(steps), size):
+            candidate = steps[:start] + steps[start + size :]
+            if candidate and time.monotonic() < deadline and fails(candidate):
+                steps, chunks, reduced = candidate, max(chunks - 1, 2), True
+                break
+        if not reduced:
+            if size == 1:
+                break
+            chunks = min(len(steps), chunks * 2)
+    return steps
