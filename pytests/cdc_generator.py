@@ -27,6 +27,7 @@ from sandbox import cdcgen
 from sandbox.services import MariaDB
 
 TARGETS = ("warehouse", "lake")
+MAX_RUNS = 40  # a capture of these small cases catches up in a few runs; more is a livelock
 
 
 @dataclass
@@ -55,8 +56,10 @@ class Outcome:
 class Case:
     """One database and one state folder: a case replayed from its first step."""
 
-    def __init__(self, mariadb: MariaDB, database: str, home: Path, rng: random.Random) -> None:
+    def __init__(self, mariadb: MariaDB, database: str, home: Path, rng: random.Random,
+                 mutations: bool = True) -> None:  # fmt: skip
         self.mariadb, self.database, self.home, self.rng = mariadb, database, home, rng
+        self.mutations = mutations
         self.url = cdc_url(mariadb, database)
 
     def reset(self) -> None:
@@ -139,7 +142,11 @@ class Case:
             )
             outcome.kills += kills
         for target in TARGETS:
-            sync(self.url, target, quiet=True, recapture_unlogged=True)
+            done = sync(self.url, target, quiet=True, recapture_unlogged=True, max_runs=MAX_RUNS)
+            if done.runs >= MAX_RUNS:
+                raise AssertionError(
+                    f"[{target}] the capture had not caught up after {MAX_RUNS} runs: {done.messages[-3:]}"
+                )
         outcome.runs += 1
 
     def check(self) -> str | None:
@@ -173,6 +180,74 @@ class Case:
                 )
         return "; ".join(problems) or None
 
+    def mutation_found(self) -> str | None:
+        """The other half of verify's oracle: a landed value changed behind the pipeline's
+        back (in a copy of the warehouse) must be reported. None when it is."""
+        import duckdb
+
+        path = self.home / "warehouse.duckdb"
+        with duckdb.connect(str(path)) as duck:
+            duck.execute("checkpoint")
+            tables = [r[0] for r in duck.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw_mysql' "
+                "and table_name not like '\\_%' escape '\\' order by 1").fetchall()]  # fmt: skip
+        kept = path.with_suffix(".kept")
+        shutil.copy(path, kept)
+        try:
+            with duckdb.connect(str(path)) as duck:
+                target = None
+                for table in self.rng.sample(tables, len(tables)):
+                    columns = [c for (c,) in duck.execute(
+                        "select column_name from information_schema.columns where table_schema = 'raw_mysql' "
+                        "and table_name = ? and column_name not like '\\_%' escape '\\'", [table]).fetchall()]  # fmt: skip
+                    # the newest non-delete change of the table, and one of its non-NULL values
+                    row = duck.execute(f"select _cdc_seq from raw_mysql.{table} order by _cdc_seq desc limit 1 "
+                                       ).fetchone()  # fmt: skip
+                    if row and duck.execute(f"select _cdc_op = 'delete' from raw_mysql.{table} where _cdc_seq = ?",
+                                            [row[0]]).fetchone()[0]:  # fmt: skip
+                        continue  # the newest change deletes its row: nothing current to change
+                    for column in self.rng.sample(columns, len(columns)):
+                        if row and duck.execute(f'select "{column}" is not null from raw_mysql.{table} '
+                                                "where _cdc_seq = ?", [row[0]]).fetchone()[0]:  # fmt: skip
+                            target = (table, column, row[0])
+                            break
+                    if target:
+                        break
+                if target is None:
+                    return None
+                table, column, seq = target
+                kind = duck.execute(
+                    "select data_type from information_schema.columns where table_schema = 'raw_mysql' "
+                    "and table_name = ? and column_name = ?", [table, column]).fetchone()[0].upper()  # fmt: skip
+                q = f'"{column}"'
+                # a change of the kind that once slipped through: a NULL, a last digit, a
+                # character, a second
+                changed = (
+                    f"{q} + {self._delta(kind)}" if kind.startswith("DECIMAL")
+                    else f"{q} + 1" if kind in {"BIGINT", "INTEGER", "DOUBLE", "FLOAT", "HUGEINT"}
+                    else f"{q} || 'x'" if kind == "VARCHAR"
+                    else f"{q} + interval 1 second" if kind.startswith("TIMESTAMP")
+                    else f"{q} + interval 1 day" if kind == "DATE"
+                    else "null"
+                )  # fmt: skip
+                if self.rng.random() < 0.3:
+                    changed = "null"
+                duck.execute(
+                    f"update raw_mysql.{table} set {q} = {changed} where _cdc_seq = ?", [seq]
+                )
+            checked = verify_target(self.url, "warehouse", rounds=1)
+            if any(c.keys for c in checked.checks.values()):
+                return None
+            return f"--verify called every table equal after {table}.{column} of the change {seq} became {changed}"
+        finally:
+            Path(f"{path}.wal").unlink(missing_ok=True)
+            shutil.move(kept, path)
+
+    def _delta(self, decimal_type: str) -> str:
+        """One unit of the landed decimal's last digit, of its second, or a whole one."""
+        scale = int(decimal_type.rstrip(")").split(",")[-1]) if "," in decimal_type else 0
+        return self.rng.choice(["1", f"1e-{min(scale, 2)}", f"1e-{scale}"])
+
     def replay(self, steps: list[cdcgen.Step], outcome: Outcome, kills: bool = True,
                deadline: float | None = None) -> Outcome:  # fmt: skip
         self.reset()
@@ -182,7 +257,9 @@ class Case:
                 if isinstance(step, cdcgen.Run):
                     try:
                         self.capture(step.kill and kills, outcome)
-                        finding = self.check()
+                        finding = self.check() or (
+                            self.mutation_found() if self.mutations else None
+                        )
                     except Exception as exc:  # a run that fails is a finding too
                         finding = f"the capture failed: {type(exc).__name__}: {exc}"
                     if finding:

@@ -193,14 +193,17 @@ def landed_state(
     snapshot; for a table without a primary key (``pk`` empty) the multiset of rows, each
     snapshot row or insert counting once and each delete taking one away."""
     t = NAMING.normalize_identifier(table)
-    keys = ", ".join(f'"{NAMING.normalize_identifier(c)}"' for c in pk)
-    cols = ", ".join(f'"{NAMING.normalize_identifier(c)}"' for c in columns)
-    exists = duck.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [dataset, t],
-    ).fetchone()
-    if not exists or not exists[0]:
+    landed = {r[0] for r in duck.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+        [dataset, t]).fetchall()}  # fmt: skip
+    if not landed:
         return []  # nothing landed for it (a table still empty)
+    keys = ", ".join(f'"{NAMING.normalize_identifier(c)}"' for c in pk)
+    # a column added to the source that no landed row has yet: NULL in every row
+    cols = ", ".join(
+        f'"{n}"' if n in landed else f'null as "{n}"'
+        for n in (NAMING.normalize_identifier(c) for c in columns)
+    )
     start = duck.execute(
         f"select max(start_seq) from {dataset}._cdc_snapshots where table_name = ? and status = 'done'",
         [table],
