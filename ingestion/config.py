@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 def home() -> Path:
@@ -41,9 +42,32 @@ def api_port() -> int:
 DEV_PII_SALT = "lakeshop-development-salt"
 
 
-def pii_salt() -> str:
-    """``$LAKESHOP_PII_SALT``, or the development salt: the one salt of ingestion and dbt."""
-    return os.environ.get("LAKESHOP_PII_SALT") or DEV_PII_SALT
+class PiiSaltError(RuntimeError):
+    """No salt of one's own for data that is not the local demo's."""
+
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+
+
+def pii_salt(source_url: str | None = None) -> str:
+    """The one salt of ingestion and dbt: ``$LAKESHOP_PII_SALT`` (or ``sources.pii_salt`` in
+    dlt's providers: secrets.toml, AWS Secrets Manager). Without one, the development salt,
+    which is public: its hashes of a small space (an EIN, an SSN, an IPv4) are reversed by
+    trying every value. So a source that is not on this machine (``source_url``) refuses."""
+    from ingestion.secrets import secret
+
+    configured = secret("LAKESHOP_PII_SALT")
+    if configured:
+        return configured
+    host = (urlparse(source_url).hostname or "") if source_url else ""
+    if source_url and host not in LOCAL_HOSTS and not host.startswith("127."):
+        raise PiiSaltError(
+            f"refusing to fetch from {host} without LAKESHOP_PII_SALT: the default salt is public, "
+            "so hashed fields could be reversed. Set LAKESHOP_PII_SALT to a long random secret "
+            "(environment, .dlt/secrets.toml as sources.pii_salt, or AWS Secrets Manager), the "
+            "same for ingestion and dbt"
+        )
+    return DEV_PII_SALT
 
 
 SHOP_DATABASE = "shop"

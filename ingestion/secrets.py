@@ -25,6 +25,7 @@ KEYS = {
     "LAKESHOP_API_USERNAME": "sources.ecommerce_api.username",
     "LAKESHOP_API_PASSWORD": "sources.ecommerce_api.password",
     "LAKESHOP_API_KEY": "sources.ecommerce_api.api_key",
+    "LAKESHOP_PII_SALT": "sources.pii_salt",
     "LAKESHOP_PG_URL": "destination.postgres.credentials",
     "LAKESHOP_REDSHIFT_URL": "destination.redshift.credentials",
     "AWS_ACCESS_KEY_ID": "destination.filesystem.credentials.aws_access_key_id",

@@ -16,18 +16,35 @@ from sandbox.services.base import ServiceError
 from sandbox.shop.target import shop_mysql
 
 
+def causes(exc: BaseException) -> list[BaseException]:
+    """An exception and those it was raised from or during, outermost first."""
+    chain: list[BaseException] = [exc]
+    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain:
+        chain.append(nxt)
+    return chain
+
+
 def one_line(exc: BaseException) -> str:
     """The message that names the fix, on one line: of the exceptions dlt wraps ours in (a
     page error inside an extract step inside PipelineStepFailed), the first of lakeshop's
     own, else the innermost."""
-    chain: list[BaseException] = [exc]
-    while (nxt := chain[-1].__cause__ or chain[-1].__context__) is not None and nxt not in chain:
-        chain.append(nxt)
+    chain = causes(exc)
     ours = [
         e for e in chain if type(e).__module__.split(".")[0] in {"ingestion", "sandbox", "lakeshop"}
     ]
     chosen = ours[0] if ours else chain[-1]
     return " ".join((str(chosen) or type(chosen).__name__).split())
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def parse_duration(text: str) -> float:
@@ -963,9 +980,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--path-prefix", help="prefix for resource paths (default: auth/ when authenticated)"
     )
     p.add_argument(
-        "--resources", nargs="+", default=["products", "product_categories", "carts", "users"]
+        "--resources",
+        nargs="+",
+        default=["products", "product_categories", "carts", "users"],
+        metavar="RESOURCE",
+        help="which of products, product_categories, carts, users to fetch (default all); an API "
+        "that serves only some of them needs this (json-server with DummyJSON's files serves no "
+        "product_categories: --resources products carts users)",
     )
-    p.add_argument("--page-size", type=int, default=100, help="records per page (default 100)")
+    p.add_argument(
+        "--page-size", type=positive_int, default=100, help="records per page (default 100)"
+    )
     p.add_argument(
         "--paging",
         choices=["offset", "page_number", "link_header"],
@@ -1164,6 +1189,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if any(isinstance(e, KeyboardInterrupt) for e in causes(exc)):
+            print("\ninterrupted", file=sys.stderr)  # dlt wraps a Ctrl-C in its step error
+            return 130
         print(f"lakeshop: {one_line(exc)} (--debug shows the traceback)", file=sys.stderr)
         return 1
 

@@ -56,8 +56,9 @@ def dbt_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env.setdefault("DBT_INDIRECT_SELECTION", "cautious")
     env.update(extra or {})
     # PostgreSQL reads the PII salt from the session (macros/pii_salt.sql); DuckDB's comes
-    # from the lakeshop.dbt_pii_salt plugin, which reads LAKESHOP_PII_SALT itself
-    salt = env.get("LAKESHOP_PII_SALT") or config.DEV_PII_SALT
+    # from the lakeshop.dbt_pii_salt plugin, which reads it as ingestion does (config.pii_salt:
+    # the environment, else dlt's providers, else the development salt)
+    salt = env.get("LAKESHOP_PII_SALT") or config.pii_salt()
     escaped = salt.replace("\\", "\\\\").replace(" ", "\\ ")
     env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c lakeshop.pii_salt={escaped}".strip()
     return env

@@ -192,12 +192,16 @@ def ecommerce_api(
     """
     sensitive_fields = SENSITIVE_FIELDS if sensitive_fields is None else sensitive_fields
     paging = Paging(paging) if isinstance(paging, str) else paging
-    salt = pii_salt()
+    salt = pii_salt(base_url)
     unknown = set(resources) - set(RESOURCES)
     if unknown:
         raise ValueError(f"unknown resources {sorted(unknown)}; choose from {sorted(RESOURCES)}")
+    if not isinstance(page_size, int) or page_size < 1:
+        # DummyJSON reads limit=0 as "everything": the offset would never advance
+        raise ValueError(f"page size must be a positive number of records, not {page_size!r}")
     session = session or ResilientSession()
     session.next_page = next_page(paging, page_size, envelope)
+    session.page_size, session.envelope = page_size, envelope
     if isinstance(auth, LoginBearerAuth):
         auth.session = session
     if auth is not None:

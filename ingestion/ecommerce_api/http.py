@@ -61,32 +61,72 @@ def page_records(body: Any) -> list[Any]:
     return []
 
 
+class EndlessPaging(ApiPageError):
+    """Pages that can never end the run: they bring nothing new, or more than the total."""
+
+
 @dataclass
 class PathTally:
-    """What the data pages of one path held: the completeness check's evidence."""
+    """What the data pages of one path held: the completeness check's evidence, and the guard
+    that stops a run whose pages would go on forever (``page_size``, ``envelope``: as the
+    source pages; None when not known)."""
 
+    path: str = ""
+    page_size: int | None = None
+    envelope: bool | None = None
     pages: int = 0
     records: int = 0
     ids: set[Any] = field(default_factory=set)
     repeated_ids: int = 0
     advertised_total: int | None = None
     total_from: str = ""
+    totals: list[int] = field(default_factory=list)  # every total advertised, in page order
 
     def add(self, body: Any, headers: Any) -> None:
         self.pages += 1
+        if self.envelope is False and isinstance(body, dict):
+            raise EndlessPaging(
+                f"{self.path}: the API wraps its records in an object (keys: "
+                f"{', '.join(list(body)[:4])}), not a list: drop --no-envelope"
+            )
         records = page_records(body)
         self.records += len(records)
+        new = 0
         for record in records:
             if isinstance(record, dict) and record.get("id") is not None:
                 key = record["id"]
                 if key in self.ids:
                     self.repeated_ids += 1
+                else:
+                    new += 1
                 self.ids.add(key)
         if isinstance(body, dict) and isinstance(body.get("total"), int):
             self.advertised_total, self.total_from = body["total"], "the body's total"
         elif headers.get("X-Total-Count", "").isdigit():
             self.advertised_total = int(headers["X-Total-Count"])
             self.total_from = "the X-Total-Count header"
+        if self.advertised_total is not None and (
+            not self.totals or self.totals[-1] != self.advertised_total
+        ):
+            self.totals.append(self.advertised_total)
+        if self.pages > 1 and records and not new:
+            raise EndlessPaging(
+                f"{self.path}: page {self.pages} brought no record earlier pages had not: the API "
+                "ignores the paging parameters sent (check --paging and its parameter names); "
+                "stopped, nothing was landed"
+            )
+        allowed = self._pages_allowed()
+        if allowed is not None and self.pages > allowed:
+            raise EndlessPaging(
+                f"{self.path}: {self.pages} pages of {self.page_size} where {self.total_from} "
+                f"says {self.advertised_total:,} records; stopped, nothing was landed"
+            )
+
+    def _pages_allowed(self) -> int | None:
+        """Pages the largest total seen allows, with room for records that moved meanwhile."""
+        if not self.totals or not self.page_size:
+            return None
+        return -(-max(self.totals) // self.page_size) + 2
 
 
 def _parsed(body: Any) -> Callable[..., Any]:
@@ -148,6 +188,9 @@ class ResilientSession(requests.Session):
         # the next page's URL from a page (url, body, response) when it is certain: set by the
         # source from its paging (offset_next_page, ...); None reads no page ahead
         self.next_page: Callable[[str, Any, Any], str | None] | None = None
+        # how the source pages, for the guard against endless paging (PathTally)
+        self.page_size: int | None = None
+        self.envelope: bool | None = None
         self._ahead: dict[str, Future[Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -185,7 +228,11 @@ class ResilientSession(requests.Session):
         with self._lock:  # resources are fetched on several threads
             self.stats.pages += 1
             self.stats.read_ahead += ahead
-            self.tallies.setdefault(urlparse(url).path, PathTally()).add(body, response.headers)
+            path = urlparse(url).path
+            tally = self.tallies.get(path)
+            if tally is None:
+                tally = self.tallies[path] = PathTally(path, self.page_size, self.envelope)
+            tally.add(body, response.headers)
             if self.capture:
                 self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
                                       "status": response.status_code, "content": response.content})  # fmt: skip

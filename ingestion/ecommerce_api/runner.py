@@ -104,11 +104,17 @@ def check_complete(
         if tally is None:
             raise IncompleteFetch(f"{name}: no page was fetched from {wanted}")
         fix = f"check the paging settings: {paging.describe()}"
-        if tally.repeated_ids:
+        moved = "the data moved while the pages were read; nothing was landed and no record retired; run again"
+        if len(tally.totals) > 1:
+            shown = " -> ".join(f"{t:,}" for t in tally.totals)
             raise IncompleteFetch(
-                f"{name}: {tally.repeated_ids:,} records came back on more than one of "
-                f"{tally.pages} pages, so the API ignores the paging parameters sent; "
-                f"nothing was landed; {fix}"
+                f"{name}: {tally.total_from} went {shown} during the run: {moved}"
+            )
+        if tally.repeated_ids:
+            # a page bringing nothing new stops the run at once (EndlessPaging): a few records
+            # seen twice are records shifted by an insert ahead of the read
+            raise IncompleteFetch(
+                f"{name}: {tally.repeated_ids:,} records came back on two pages of {tally.pages}: {moved}"
             )
         total = tally.advertised_total
         if total is None:

@@ -1,0 +1,136 @@
+"""The API source while the data moves under it, and the paging mistakes that never end.
+
+A family of server behaviours against the local API (over real HTTP): a record inserted or
+deleted at the front, in the middle or at the end, after the first or the second page, under
+offset and page-number paging. Each run is held against the server's true state: it lands
+every record that was live from start to end and retires none of them, or it stops with one
+line saying the data moved (and lands nothing, retires nothing). Before, a delete at the front
+made offset paging skip a live record and retire it, exit 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import requests
+
+from ingestion.config import PiiSaltError, pii_salt
+from ingestion.ecommerce_api import ApiPageError, ResilientSession, ecommerce_api
+from ingestion.ecommerce_api.runner import DATASET, sync_api
+from lakeshop.cli import one_line
+from pytests.cdc_support import env
+from pytests.test_ecommerce_api import new_world
+from sandbox.shop_api.server import RunningApi, ShopApi
+from sandbox.shop_api.world import ApiWorld
+
+
+class MovingSession(ResilientSession):
+    """Changes the world's products right after the ``after``-th products page arrived."""
+
+    def __init__(self, world: ApiWorld, op: str, where: str, after: int) -> None:
+        super().__init__()
+        self.world, self.op, self.where, self.after = world, op, where, after
+        self.product_pages = 0
+
+    def _keep(self, url: str, response: requests.Response, body: Any, ahead: bool) -> None:
+        super()._keep(url, response, body, ahead)
+        if "/products" not in url or "categor" in url:
+            return
+        self.product_pages += 1
+        if self.product_pages != self.after:
+            return
+        products = self.world.products
+        index = {"front": 0, "middle": len(products) // 2, "end": len(products) - 1}[self.where]
+        if self.op == "delete":
+            del products[index]
+        else:
+            products.insert(index, {**products[index], "id": 10_000 + index, "title": "new"})
+
+
+def current_ids(path: Path) -> set[int]:
+    with duckdb.connect(str(path), read_only=True) as duck:
+        rows = duck.execute(
+            f"select id from {DATASET}.products where _dlt_valid_to is null"
+        ).fetchall()
+    return {r[0] for r in rows}
+
+
+FAMILY = list(itertools.product(["delete", "insert"], ["front", "middle", "end"], [1, 2], ["offset", "page_number"]))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("op", "where", "after", "paging"), FAMILY, ids=["-".join(map(str, f)) for f in FAMILY]
+)
+def test_a_run_while_the_data_moves_is_exact_or_lands_nothing(
+    workdir: Path, op: str, where: str, after: int, paging: str
+) -> None:
+    world = new_world(users=False)
+    with RunningApi(ShopApi(world)) as api:
+        sync_api(
+            api.url, resources=("products",), page_size=40, paging=paging, targets=("warehouse",)
+        )
+        before = current_ids(workdir / "warehouse.duckdb")
+        assert len(before) == 150
+        live_at_start = {p["id"] for p in world.products}
+        session = MovingSession(world, op, where, after)
+        try:
+            sync_api(api.url, resources=("products",), page_size=40, paging=paging,
+                     targets=("warehouse",), session=session)  # fmt: skip
+            failed = None
+        except ApiPageError as exc:
+            failed = str(exc)
+        live_throughout = live_at_start & {p["id"] for p in world.products}
+    after_run = current_ids(workdir / "warehouse.duckdb")
+    assert session.product_pages >= after, "the change never happened"
+    if failed is not None:
+        assert "data moved" in failed and "run again" in failed and "\n" not in failed, failed
+        assert after_run == before, "a run that failed retired or added records"
+    else:
+        # no live record retired, nothing that never existed landed
+        assert live_throughout <= after_run, sorted(live_throughout - after_run)[:5]
+        assert after_run <= live_at_start | {p["id"] for p in world.products}
+
+
+def _run(world: ApiWorld, **options: Any) -> str:
+    with RunningApi(ShopApi(world)) as api:
+        try:
+            sync_api(api.url, resources=("products",), targets=("warehouse",), **options)
+        except Exception as exc:  # as the command shows it: one line, lakeshop's own message
+            return one_line(exc)
+        finally:
+            pages = options.get("session").stats.pages if options.get("session") else None  # type: ignore[union-attr]
+    raise AssertionError(f"the run ended without an error after {pages} pages")
+
+
+@pytest.mark.parametrize("size", [0, -5])
+def test_a_page_size_below_one_is_refused(workdir: Path, size: int) -> None:
+    assert "page size must be a positive number" in _run(new_world(users=False), page_size=size)
+
+
+def test_no_envelope_against_an_envelope_api_stops_at_the_first_page(workdir: Path) -> None:
+    session = ResilientSession()
+    message = _run(new_world(users=False), envelope=False, session=session)
+    assert "wraps its records in an object" in message and "drop --no-envelope" in message, message
+    assert session.stats.pages == 1
+
+
+def test_paging_parameters_the_server_ignores_stop_at_the_second_page(workdir: Path) -> None:
+    session = ResilientSession()
+    world = new_world(users=False)
+    world.page_numbers = False  # as the real DummyJSON: page/per_page ignored, the first page again
+    message = _run(world, paging="page_number", page_size=10, session=session)
+    assert "brought no record earlier pages had not" in message, message
+    assert session.stats.pages <= 3, session.stats
+
+
+def test_no_salt_of_ones_own_is_refused_for_an_api_that_is_not_local(workdir: Path) -> None:
+    with env(LAKESHOP_PII_SALT=""):
+        with pytest.raises(PiiSaltError, match="LAKESHOP_PII_SALT"):
+            ecommerce_api(base_url="https://dummyjson.com")
+        assert pii_salt("http://127.0.0.1:8010") == pii_salt()  # the local demo keeps working
+    with env(LAKESHOP_PII_SALT="a-long-random-secret"):
+        assert pii_salt("https://dummyjson.com") == "a-long-random-secret"
