@@ -7,7 +7,7 @@ SQL_DIRS := models macros tests analyses
 # apt-get as root, else through sudo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean bench-seed bench-cdc bench-api bench-dbt bench-freshness bench-dashboard
+.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean soak bench-seed bench-cdc bench-api bench-dbt bench-freshness bench-dashboard
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,12 @@ node-tools:
 PYTEST_WORKERS ?= 2
 pytest: venv
 	$(BIN)/pytest --durations=30 $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+
+## The CDC generator for as long as asked, on a private MariaDB: seeds, statements, DDL, kills
+## and findings (each with its shrunk reproduction as SQL). make soak MINUTES=60
+MINUTES ?= 60
+soak: venv
+	$(BIN)/python -m pytests.cdc_soak --minutes $(MINUTES)
 
 bench-seed: venv
 	$(BIN)/python bench/seed_1m.py

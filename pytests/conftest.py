@@ -155,7 +155,10 @@ SECONDS = {  # the full run of 2026-12-03 on 2 workers (other work beside it)
     "test_dbt_and_demo.py": 210,
     "test_dbt_governance.py": 100,
     "test_secrets.py": 80,
+    "test_mysql_cdc_generated.py": 120,  # measured alone on 2026-12-07
     "test_mysql_cdc_real.py": 65,
+    "test_ecommerce_api_paging.py": 50,
+    "test_mysql_cdc_classes.py": 30,
     "test_cli.py": 37,
     "test_services.py": 28,
 }

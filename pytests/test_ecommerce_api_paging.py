@@ -134,3 +134,46 @@ def test_no_salt_of_ones_own_is_refused_for_an_api_that_is_not_local(workdir: Pa
         assert pii_salt("http://127.0.0.1:8010") == pii_salt()  # the local demo keeps working
     with env(LAKESHOP_PII_SALT="a-long-random-secret"):
         assert pii_salt("https://dummyjson.com") == "a-long-random-secret"
+
+
+# -- messages that point the right way ------------------------------------------------------------
+def test_a_rejected_api_key_is_named(workdir: Path) -> None:
+    from dlt.sources.helpers.rest_client.auth import APIKeyAuth
+
+    world = new_world(users=False)
+    with RunningApi(ShopApi(world, api_key="k-123")) as api:
+        wrong = APIKeyAuth(name="X-API-Key", api_key="wrong", location="header")
+        try:
+            sync_api(
+                api.url,
+                auth=wrong,
+                path_prefix="auth/",
+                resources=("products",),
+                targets=("warehouse",),
+            )
+            raise AssertionError("a wrong key was accepted")
+        except Exception as exc:
+            message = one_line(exc)
+    assert "refused the key" in message and "LAKESHOP_API_KEY" in message, message
+
+
+def test_a_base_url_ending_in_auth_is_named_not_the_credentials(workdir: Path) -> None:
+    from ingestion.ecommerce_api import LoginBearerAuth
+
+    with RunningApi(ShopApi(new_world(users=False))) as api:
+        auth = LoginBearerAuth(api.url + "/auth", "emilys", "emilyspass")
+        with pytest.raises(ApiPageError) as refused:
+            auth.login()
+    message = str(refused.value)
+    assert "without /auth" in message and "username and password" not in message, message
+
+
+def test_cannot_connect_says_why_in_whole_words(workdir: Path) -> None:
+    from sandbox.services import free_port
+
+    session = ResilientSession()
+    session.max_attempts = 2
+    session.backoff = 0.01
+    with pytest.raises(ApiPageError) as failed:
+        session.get(f"http://127.0.0.1:{free_port()}/products")
+    assert str(failed.value).endswith("(connection refused)"), str(failed.value)

@@ -112,8 +112,7 @@ class PathTally:
         if self.pages > 1 and records and not new:
             raise EndlessPaging(
                 f"{self.path}: page {self.pages} brought no record earlier pages had not: the API "
-                "ignores the paging parameters sent (check --paging and its parameter names); "
-                "stopped, nothing was landed"
+                "ignores the paging parameters sent; stopped, nothing was landed"
             )
         allowed = self._pages_allowed()
         if allowed is not None and self.pages > allowed:
@@ -139,6 +138,18 @@ def _parsed(body: Any) -> Callable[..., Any]:
 def _is_html(response: requests.Response) -> bool:
     kind = response.headers.get("Content-Type", "")
     return "html" in kind or response.content.lstrip()[:1] == b"<"
+
+
+def _connection_reason(problem: str) -> str:
+    """What a requests ConnectionError says, in a few whole words."""
+    lowered = problem.lower()
+    for needle, reason in (("refused", "connection refused"), ("name or service", "host not found"),
+                           ("nodename nor servname", "host not found"), ("timed out", "timed out"),
+                           ("certificate", "TLS certificate rejected"), ("reset", "connection reset")):  # fmt: skip
+        if needle in lowered:
+            return reason
+    words = problem.splitlines()[0].split()
+    return " ".join(words[:12]) + (" ..." if len(words) > 12 else "")
 
 
 def _page_label(url: str) -> str:
@@ -362,6 +373,13 @@ class ResilientSession(requests.Session):
                         attempt += 1
                         last_problem = f"invalid JSON ({exc})"
                         self._retried("invalid JSON")
+                elif response.status_code in (401, 403) and response.request.headers.get(
+                    "X-API-Key"
+                ):
+                    raise ApiPageError(
+                        f"{url} answered HTTP {response.status_code}: the API refused the key "
+                        "sent; check LAKESHOP_API_KEY (sent as X-API-Key), or the --auth the API wants"
+                    )
                 elif response.status_code == 404:
                     raise ApiPageError(
                         f"{url} answered 404 Not Found: the API has no such route; check "
@@ -375,7 +393,7 @@ class ResilientSession(requests.Session):
                 raise ApiPageError(
                     f"cannot connect to {where.scheme}://{where.netloc} ({attempt} attempts); "
                     "check --base-url, or that `lakeshop api serve` runs on $LAKESHOP_API_PORT "
-                    f"for the local API. Last problem: {last_problem.splitlines()[0][:160]}"
+                    f"for the local API ({_connection_reason(last_problem)})"
                 )
             if attempt >= self.max_attempts:
                 raise ApiPageError(
@@ -482,6 +500,12 @@ class LoginBearerAuth(AuthBase):
         sender = self.session or requests.Session()
         # an explicit no-op auth: the session's own auth is this object (it would re-enter)
         response = sender.post(self.login_url, json=body, timeout=30, auth=lambda r: r)
+        doubled = "/auth/auth/" in urlparse(self.login_url).path  # a base URL ending in /auth
+        if response.status_code == 404 or (response.status_code != 200 and doubled):
+            raise ApiPageError(
+                f"login at {self.login_url} answered {response.status_code}: there is no login route there; "
+                "--base-url should be the API root (without /auth), --path-prefix adds auth/"
+            )
         if response.status_code != 200:
             raise ApiPageError(
                 f"login at {self.login_url} failed with HTTP {response.status_code}: "

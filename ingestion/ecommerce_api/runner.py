@@ -27,7 +27,7 @@ from ingestion.ecommerce_api import (
     protect,
     split_policy,
 )
-from ingestion.ecommerce_api.http import HttpStats, PathTally, page_records
+from ingestion.ecommerce_api.http import EndlessPaging, HttpStats, PathTally, page_records
 from ingestion.progress import Progress
 from ingestion.secrets import secret
 
@@ -86,6 +86,18 @@ def make_auth(base_url: str, kind: str) -> AuthBase | None:
             raise SystemExit("--auth api_key needs LAKESHOP_API_KEY")
         return APIKeyAuth(name="X-API-Key", api_key=key, location="header")
     raise SystemExit(f"--auth {kind!r}: use none, login or api_key")
+
+
+def endless(exc: BaseException, paging: Paging) -> IncompleteFetch | None:
+    """The endless-paging guard's stop (raised inside dlt's extract), with the paging
+    settings to change, as the completeness check words its own."""
+    while exc is not None and not isinstance(exc, EndlessPaging):
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    if exc is None:
+        return None
+    if "--no-envelope" in str(exc):
+        return IncompleteFetch(str(exc))  # it names its fix
+    return IncompleteFetch(f"{exc}; check the paging settings: {paging.describe()}")
 
 
 def check_complete(
@@ -264,11 +276,14 @@ def _land(source: Any, session: ResilientSession, targets: Sequence[str], resour
             pipe.extract(source, loader_file_format="parquet")
             result.steps["extract"] = time.monotonic() - step
             result.messages += check_complete(session.tallies, resources, path_prefix, paging)
-        except BaseException:
+        except BaseException as exc:
             # nothing half-extracted stays behind for the next run to load, and the local state
             # (an incremental cursor) goes back to where this run started
             pipe.abort_packages()
             destinations.discard_abandoned_extracts(pipe)
+            stopped = endless(exc, paging)
+            if stopped is not None:
+                raise stopped from None
             raise
         step = time.monotonic()
         normalized = pipe.normalize()
@@ -287,8 +302,14 @@ def _land(source: Any, session: ResilientSession, targets: Sequence[str], resour
             result.tables[table] = TableVersions(fetched, new, max(0, current_0 + new - current_1))
     else:
         # still fetch the pages (for the lake) without landing tables anywhere
-        for _ in source:
-            pass
+        try:
+            for _ in source:
+                pass
+        except Exception as exc:
+            stopped = endless(exc, paging)
+            if stopped is not None:
+                raise stopped from None
+            raise
         result.messages += check_complete(session.tallies, resources, path_prefix, paging)
     if "lake" in targets and session.captured:
         lake = destinations.pipeline("lakeshop_api_lake", destinations.lake(RAW_LAYOUT), DATASET)
