@@ -364,20 +364,34 @@ def _report_and_alert(context: AssetExecutionContext, target_path: Path, code: i
 
 
 # -- alerts for every other failure --------------------------------------------------------------
-@dg.run_failure_sensor(name="alert_on_run_failure", minimum_interval_seconds=5)
+def root_cause(event: Any) -> str:
+    """The innermost error of a step failure event, on one line: what broke (an HTTP 500, a
+    refused connection), not the wrappers around it."""
+    error = getattr(getattr(event, "event_specific_data", None), "error", None)
+    while error is not None and (getattr(error, "cause", None) or getattr(error, "context", None)):
+        error = error.cause or error.context
+    return " ".join(str(getattr(error, "message", "") or "").split())[:500]
+
+
+# on by default: a failed run that says nothing is the failure an operator finds last
+@dg.run_failure_sensor(name="alert_on_run_failure", minimum_interval_seconds=5,
+                       default_status=dg.DefaultSensorStatus.RUNNING)  # fmt: skip
 def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
-    """A failed run (ingestion gave up after its retries, dbt failed) to the alert webhook."""
+    """A failed run (ingestion gave up after its retries, dbt failed) to the alert webhook,
+    with the step and its root cause."""
     from lakeshop.alerts import AlertError, post_webhook
 
     url = os.environ.get("LAKESHOP_ALERT_WEBHOOK_URL")
     if not url:
         return
-    failed = [e.step_key for e in context.get_step_failure_events() if e.step_key]
+    events = context.get_step_failure_events()
+    failed = [e.step_key for e in events if e.step_key]
+    causes = [c for c in (root_cause(e) for e in events) if c]
     text = (
         f"lakeshop: Dagster run {context.dagster_run.run_id[:8]} of "
         f"{context.dagster_run.job_name} failed"
         + (f" in {', '.join(failed)}" if failed else "")
-        + f": {context.failure_event.message or ''}"
+        + f": {'; '.join(causes) or context.failure_event.message or ''}"
     )
     try:
         post_webhook(url, {"text": text[:3000]})
