@@ -132,6 +132,13 @@ class Case:
                     cur.execute(f"XA {'COMMIT' if step.commit else 'ROLLBACK'} '{step.xid}'")
                 except pymysql.err.MySQLError as exc:
                     outcome.refuse(exc)
+        elif isinstance(step, cdcgen.Server):
+            if step.restart:
+                self.mariadb.stop()
+                self.mariadb.start()
+            with self.mariadb.connect() as conn, conn.cursor() as cur:
+                for sql in step.statements:
+                    cur.execute(sql)
         elif isinstance(step, cdcgen.Binlog):
             with self.mariadb.connect() as conn, conn.cursor() as cur:
                 cur.execute("FLUSH BINARY LOGS")
@@ -156,6 +163,22 @@ class Case:
                     f"[{target}] the capture had not caught up after {MAX_RUNS} runs: {done.messages[-3:]}"
                 )
         outcome.runs += 1
+
+    def refusal(self, expected: str) -> str | None:
+        """A run that must stop before anything lands, with one line naming the fix."""
+        from ingestion.mysql_cdc.helpers import CdcError
+
+        for target in TARGETS:
+            try:
+                sync(self.url, target, quiet=True, recapture_unlogged=True, max_runs=MAX_RUNS)
+            except CdcError as exc:
+                if expected not in str(exc):
+                    return f"[{target}] refused, but not saying {expected!r}: {exc}"
+                continue
+            except Exception as exc:
+                return f"[{target}] expected a refusal naming {expected!r}, got {type(exc).__name__}: {exc}"
+            return f"[{target}] the run went on where it must refuse ({expected!r})"
+        return None
 
     def check(self) -> str | None:
         """The oracle: every table's landed current state equals the source's, in both
@@ -277,7 +300,12 @@ class Case:
         with self.environment():
             for index, step in enumerate(steps):
                 outcome.steps += 1
-                if isinstance(step, cdcgen.Run):
+                if isinstance(step, cdcgen.Run) and step.refused:
+                    finding = self.refusal(step.refused)
+                    if finding:
+                        outcome.finding, outcome.failed_at = finding, index
+                        return outcome
+                elif isinstance(step, cdcgen.Run):
                     try:
                         self.capture(step.kill and kills, outcome)
                         finding = self.check() or (

@@ -112,9 +112,18 @@ class Binlog:
 @dataclass
 class Run:
     kill: bool = False
+    refused: str | None = None  # the run must stop with an error holding this text
 
 
-Step = Sql | XaPrepare | XaEnd | Binlog | Run
+@dataclass
+class Server:
+    """As root, not in the workload's session: SQL such as SET GLOBAL, or a restart."""
+
+    statements: list[str] = field(default_factory=list)
+    restart: bool = False
+
+
+Step = Sql | XaPrepare | XaEnd | Binlog | Run | Server
 
 
 def quote(name: str) -> str:
@@ -367,7 +376,43 @@ class Drawer:
             self.open_xa.append(xid)
         return steps
 
-    def step(self) -> Step:
+    def collide(self) -> list[Step]:
+        """A table or a column whose name lands as one already captured: the run refuses
+        before anything lands; once it is gone again, capture goes on."""
+        table = self.rng.choice(list(self.tables.values()))
+        camel = [c for c in table.others() if any(ch.isupper() for ch in c.name)]
+        if camel and self.rng.random() < 0.5:
+            twin = _snake(self.rng.choice(camel).name)
+            self.count("collide:column")
+            return [Sql([f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(twin)} INT"], ddl=True),
+                    Run(refused="would both land as"),
+                    Sql([f"ALTER TABLE {quote(table.name)} DROP COLUMN {quote(twin)}"], ddl=True)]  # fmt: skip
+        twin = _snake(table.name) if any(ch.isupper() for ch in table.name) else table.name.upper()
+        if _snake(twin) != _snake(table.name) or twin == table.name:
+            return [self.step_one()]
+        self.count("collide:table")
+        return [Sql([f"CREATE TABLE {quote(twin)} (id INT PRIMARY KEY)"], ddl=True),
+                Run(refused="would both land as"), Sql([f"DROP TABLE {quote(twin)}"], ddl=True)]  # fmt: skip
+
+    def server(self) -> list[Step]:
+        if self.rng.random() < 0.5:
+            self.count("server:restart")
+            return [Server(restart=True)]
+        setting, fix = self.rng.choice([("binlog_row_image = 'MINIMAL'", "binlog_row_image"),
+                                        ("binlog_format = 'STATEMENT'", "binlog_format")])  # fmt: skip
+        self.count(f"server:{fix}")
+        back = "binlog_row_image = 'FULL'" if "image" in setting else "binlog_format = 'ROW'"
+        return [Server([f"SET GLOBAL {setting}"]), Run(refused=fix), Server([f"SET GLOBAL {back}"])]
+
+    def step(self) -> list[Step]:
+        kind = self.rng.choices(["one", "collide", "server"], [40, 1, 1])[0]
+        if kind == "collide":
+            return self.collide()
+        if kind == "server":
+            return self.server()
+        return [self.step_one()]
+
+    def step_one(self) -> Step:
         r = self.rng
         if self.open_xa and r.random() < 0.3:
             xid = self.open_xa.pop(0)
@@ -413,11 +458,21 @@ class Drawer:
     def case(self, steps: int) -> list[Step]:
         out = [*self.schema(), Run()]
         for _ in range(steps):
-            out.append(self.step())
+            out += self.step()
         out += [XaEnd(x, commit=True) for x in self.open_xa]
         self.open_xa = []
         out.append(Run())
         return out
+
+
+def _snake(name: str) -> str:
+    """dlt's snake_case of a generated name (CamelCase words split, lower case)."""
+    out = ""
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (name[i - 1].islower() or name[i - 1].isdigit()):
+            out += "_"
+        out += ch.lower()
+    return out
 
 
 def draw(
@@ -447,6 +502,9 @@ def as_sql(steps: list[Step]) -> str:
                       f"XA END '{step.xid}';", f"XA PREPARE '{step.xid}';  -- and disconnect"]  # fmt: skip
         elif isinstance(step, XaEnd):
             lines.append(f"XA {'COMMIT' if step.commit else 'ROLLBACK'} '{step.xid}';")
+        elif isinstance(step, Server):
+            lines += [f"{s};  -- as root" for s in step.statements]
+            lines += ["-- restart the server"] if step.restart else []
         elif isinstance(step, Binlog):
             lines.append(
                 "FLUSH BINARY LOGS;"
@@ -454,8 +512,12 @@ def as_sql(steps: list[Step]) -> str:
                 else "-- purge every binary log but the current one"
             )
         else:
-            lines.append(
-                "-- lakeshop ingest mysql --to lake warehouse --recapture-unlogged"
-                + ("  (SIGKILLed)" if step.kill else "")
+            note = (
+                "  (SIGKILLed)"
+                if step.kill
+                else f"  (must refuse: {step.refused})"
+                if step.refused
+                else ""
             )
+            lines.append("-- lakeshop ingest mysql --to lake warehouse --recapture-unlogged" + note)
     return "\n".join(lines)

@@ -969,7 +969,13 @@ class Run:
                 others = {t: self.infos.get(t, TableInfo(t, [])) for t in self.tables if t != name}
                 collisions = name_collisions({**others, name: TableInfo(name, [])})
                 if collisions:
-                    raise CdcError(f"{collisions[0]} (new table at {ddl.position})")
+                    with self.conn.connect() as db, db.cursor() as cur:
+                        still_there = bool(describe_table(cur, self.conn.database, name).columns)
+                    if still_there:
+                        raise CdcError(f"{collisions[0]} (new table at {ddl.position})")
+                    # gone again since: none of its rows may land in the other table's log
+                    self.report.note(f"{name}: created at {ddl.position} under a name that lands as a captured table's, and dropped since; not captured")  # fmt: skip
+                    return False
             if name and self.wanted(name) and not self.covered(name, ddl.position):
                 self.tables[name] = {"status": "streaming", "snapshot_id": None, "rows": 0, "after": None,
                                      "start": None, "reason": None, "read_at": None}  # fmt: skip
