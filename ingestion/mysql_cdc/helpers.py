@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -376,34 +376,35 @@ def name_collisions(tables: dict[str, TableInfo]) -> list[str]:
     from dlt.common.normalizers.naming.snake_case import NamingConvention
 
     naming = NamingConvention()
-    found = []
-    landed: dict[str, str] = {}
-    reserved_tables = {"_cdc_snapshots"}
-    for name in sorted(tables):
-        as_landed = naming.normalize_table_identifier(name)
-        other = landed.get(as_landed) or (name if as_landed in reserved_tables else None)
-        if other is not None:
-            found.append(
-                f"tables `{other}` and `{name}` would both land as `{as_landed}`: capture one "
-                f"of them only (--exclude '{name}'), or rename one in the source"
-            )
-        landed.setdefault(as_landed, name)
+    found = [
+        f"tables `{other}` and `{name}` would both land as `{as_landed}`: capture one of them "
+        f"only (--exclude '{name}'), or rename one in the source"
+        for other, name, as_landed in _twins(sorted(tables), naming.normalize_table_identifier, {"_cdc_snapshots"})
+    ]  # fmt: skip
     own = {*CDC_COLUMNS, "_dlt_load_id", "_dlt_id", "_cdc_deleted"}
     for name, info in sorted(tables.items()):
-        columns: dict[str, str] = {}
-        for column in info.column_names:
-            as_landed = naming.normalize_identifier(column)
-            other = columns.get(as_landed) or (column if as_landed in own else None)
-            if other is not None:
-                found.append(
-                    f"columns `{other}` and `{column}` of table `{name}` would both land as "
-                    f"`{as_landed}`: leave the table out (--exclude '{name}') or rename one column in the source"
-                    if other != column
-                    else f"column `{column}` of table `{name}` has the name of a column lakeshop adds: "
-                    f"leave the table out (--exclude '{name}') or rename the column in the source"
-                )
-            columns.setdefault(as_landed, column)
+        for other, column, as_landed in _twins(info.column_names, naming.normalize_identifier, own):
+            found.append(
+                f"columns `{other}` and `{column}` of table `{name}` would both land as "
+                f"`{as_landed}`: leave the table out (--exclude '{name}') or rename one column in the source"
+                if other != column
+                else f"column `{column}` of table `{name}` has the name of a column lakeshop adds: "
+                f"leave the table out (--exclude '{name}') or rename the column in the source"
+            )
     return found
+
+
+def _twins(names: Sequence[str], normalize: Callable[[str], str],
+           reserved: set[str]) -> Iterator[tuple[str, str, str]]:  # fmt: skip
+    """(earlier name, name, landed name) for each name landing as an earlier one or a reserved
+    one (then the earlier name is the name itself)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        as_landed = normalize(name)
+        other = seen.get(as_landed) or (name if as_landed in reserved else None)
+        if other is not None:
+            yield other, name, as_landed
+        seen.setdefault(as_landed, name)
 
 
 def matches(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:

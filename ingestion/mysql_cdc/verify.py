@@ -304,6 +304,16 @@ def canonical_duckdb(column: Column, name: str | None) -> str:
     return f"coalesce({text}, '{NULL}')"  # DuckDB strings take a backslash as it is
 
 
+def duckdb_texts(landed: Landed, info: TableInfo, names: dict[str, str], present: set[str]) -> str:
+    """The canonical texts of a table's columns, for DuckDB's concat_ws (a column that never
+    landed is NULL); the session set to UTC, as the server's texts are."""
+    landed.client.execute_sql("SET TimeZone = 'UTC'")
+    return ", ".join(
+        canonical_duckdb(c, names[c.name] if names[c.name] in present else None)
+        for c in info.columns
+    )
+
+
 def landed_hashes_duckdb(
     landed: Landed, info: TableInfo, as_of: Position | None
 ) -> dict[tuple[Any, ...], str] | None:
@@ -319,11 +329,7 @@ def landed_hashes_duckdb(
     pk = ", ".join(f'"{names[c]}"' for c in info.primary_key)
     until = seq(as_of.index, as_of.pos, 9_999_999_999) if as_of else "999999"
     since = generation_start(landed, info, table, until)
-    texts = ", ".join(
-        canonical_duckdb(c, names[c.name] if names[c.name] in present else None)
-        for c in info.columns
-    )
-    landed.client.execute_sql("SET TimeZone = 'UTC'")
+    texts = duckdb_texts(landed, info, names, present)
     rows = landed.query(
         f"select {pk}, md5(concat_ws('#', {texts})) as row_md5 from ("
         f"select *, row_number() over (partition by {pk} order by _cdc_seq desc) as rn from {table} "
@@ -356,11 +362,7 @@ def landed_multiset(
     from dlt.destinations.impl.duckdb.sql_client import DuckDbSqlClient
 
     if isinstance(landed.client, DuckDbSqlClient):
-        texts = ", ".join(
-            canonical_duckdb(c, names[c.name] if names[c.name] in present else None)
-            for c in info.columns
-        )
-        landed.client.execute_sql("SET TimeZone = 'UTC'")
+        texts = duckdb_texts(landed, info, names, present)
         rows = landed.query(
             f"select md5(concat_ws('#', {texts})) as d, "
             f"sum(case when _cdc_op = 'delete' then -1 else 1 end) as n from ({changes}) as c group by 1",
