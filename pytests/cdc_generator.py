@@ -223,7 +223,8 @@ class Case:
                 "select table_name from information_schema.tables where table_schema = 'raw_mysql' "
                 "and table_name not like '\\_%' escape '\\' order by 1").fetchall()]  # fmt: skip
         in_source = {
-            NAMING.normalize_table_identifier(t) for t in primary_keys(self.mariadb, self.database)
+            NAMING.normalize_table_identifier(t): t
+            for t in primary_keys(self.mariadb, self.database)
         }
         tables = [
             t for t in tables if t in in_source
@@ -238,7 +239,10 @@ class Case:
                         "select column_name from information_schema.columns where table_schema = 'raw_mysql' "
                         "and table_name = ? and column_name not like '\\_%' escape '\\'", [table]).fetchall()]  # fmt: skip
                     # the newest non-delete change of the table, and one of its non-NULL values
-                    row = duck.execute(f"select _cdc_seq from raw_mysql.{table} order by _cdc_seq desc limit 1 "
+                    # in the current state: at or after the start of the latest complete generation
+                    row = duck.execute(f"select _cdc_seq from raw_mysql.{table} where _cdc_seq >= (select "
+                                       "max(start_seq) from raw_mysql._cdc_snapshots where table_name = ? and "
+                                       "status = 'done') order by _cdc_seq desc limit 1", [in_source[table]]
                                        ).fetchone()  # fmt: skip
                     if row and duck.execute(f"select _cdc_op = 'delete' from raw_mysql.{table} where _cdc_seq = ?",
                                             [row[0]]).fetchone()[0]:  # fmt: skip

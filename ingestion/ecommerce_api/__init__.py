@@ -20,6 +20,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlparse
 
 import dlt
 from dlt.sources.helpers.rest_client.paginators import (
@@ -32,7 +33,9 @@ from requests.auth import AuthBase
 
 from ingestion.config import pii_salt
 from ingestion.ecommerce_api.http import (
+    MOVED,
     ApiPageError,
+    DataMoved,
     LoginBearerAuth,
     ResilientSession,
     link_next_page,
@@ -132,11 +135,49 @@ class TotalCountPaginator(PageNumberPaginator):
         self._seen |= ids
 
 
+class OverlappingOffsets(OffsetPaginator):
+    """Offset paging whose pages overlap by one record: each page after the first starts at
+    the last record of the one before. A record inserted or deleted ahead of the read between
+    two page reads shifts that record, so the next page does not start with it: the run
+    stops (DataMoved) instead of skipping a live record, which a later scd2 merge would
+    retire. The repeated record is dropped before anything sees the page twice."""
+
+    def __init__(self, limit: int, offset_param: str, limit_param: str, total_path: str | None) -> None:  # fmt: skip
+        super().__init__(limit=limit, offset_param=offset_param, limit_param=limit_param,
+                         total_path=total_path)  # fmt: skip
+        self._last: Any = None
+        self._first_page = True
+
+    def update_state(self, response: Any, data: list[Any] | None = None) -> None:
+        records = data if data is not None else []
+        if not self._first_page and records:
+            head = records[0].get("id") if isinstance(records[0], dict) else None
+            if self._last is not None and head != self._last:
+                raise DataMoved(f"{urlparse(response.url).path}: {MOVED}")
+            del records[0]  # the overlap: already handed on with the page before
+        self._first_page = False
+        if records and isinstance(records[-1], dict):
+            self._last = records[-1].get("id")
+        super().update_state(response, records)
+        if self._has_next_page:
+            self.current_value -= OVERLAP
+
+
+OVERLAP = 1
+
+
+def overlap(paging: Paging, page_size: int) -> int:
+    """Records each page repeats of the one before: one for offset paging (pages of one
+    record cannot overlap), none for the others (page numbers have fixed boundaries)."""
+    return OVERLAP if paging.style == "offset" and page_size > OVERLAP else 0
+
+
 def next_page(paging: Paging, page_size: int, envelope: bool) -> Any:
     """How the session finds the next page's URL to read ahead, for the paginator below: only
     where it is certain (an offset page needs the body's total)."""
     if paging.style == "offset":
-        return offset_next_page(paging.offset_param, paging.limit_param) if envelope else None
+        step = overlap(paging, page_size)
+        return offset_next_page(paging.offset_param, paging.limit_param, step) if envelope else None
     if paging.style == "page_number":
         return page_number_next_page(paging.page_param, page_size)
     return link_next_page
@@ -146,11 +187,14 @@ def paginator(paging: Paging, page_size: int, envelope: bool) -> Any:
     if paging.style == "offset":
         # the API echoes the returned count as `limit`; the offset advances by the page size
         # and stops once it reaches the body's `total` (or, with no envelope, an empty page)
+        total = "total" if envelope else None
+        if overlap(paging, page_size):
+            return OverlappingOffsets(page_size, paging.offset_param, paging.limit_param, total)
         return OffsetPaginator(
             limit=page_size,
             offset_param=paging.offset_param,
             limit_param=paging.limit_param,
-            total_path="total" if envelope else None,
+            total_path=total,
         )
     if paging.style == "page_number":
         return TotalCountPaginator(page_size, paging.page_param)
@@ -202,6 +246,7 @@ def ecommerce_api(
     session = session or ResilientSession()
     session.next_page = next_page(paging, page_size, envelope)
     session.page_size, session.envelope = page_size, envelope
+    session.overlap, session.offset_param = overlap(paging, page_size), paging.offset_param
     if isinstance(auth, LoginBearerAuth):
         auth.session = session
     if auth is not None:

@@ -61,8 +61,21 @@ def page_records(body: Any) -> list[Any]:
     return []
 
 
-class EndlessPaging(ApiPageError):
+class PagingStopped(ApiPageError):
+    """The pages of a run cannot be trusted: the run stops before anything lands."""
+
+
+class EndlessPaging(PagingStopped):
     """Pages that can never end the run: they bring nothing new, or more than the total."""
+
+
+class DataMoved(PagingStopped):
+    """Records shifted between two page reads (an insert or a delete ahead of the read)."""
+
+
+MOVED = (
+    "the data moved while the pages were read; nothing was landed and no record retired; run again"
+)
 
 
 @dataclass
@@ -74,6 +87,7 @@ class PathTally:
     path: str = ""
     page_size: int | None = None
     envelope: bool | None = None
+    overlap: int = 0  # records each page after the first repeats of the one before
     pages: int = 0
     records: int = 0
     ids: set[Any] = field(default_factory=set)
@@ -82,14 +96,15 @@ class PathTally:
     total_from: str = ""
     totals: list[int] = field(default_factory=list)  # every total advertised, in page order
 
-    def add(self, body: Any, headers: Any) -> None:
+    def add(self, body: Any, headers: Any, first: bool = True) -> None:
+        """One page; ``first``: it starts at the beginning (no overlap to leave out)."""
         self.pages += 1
         if self.envelope is False and isinstance(body, dict):
             raise EndlessPaging(
                 f"{self.path}: the API wraps its records in an object (keys: "
                 f"{', '.join(list(body)[:4])}), not a list: drop --no-envelope"
             )
-        records = page_records(body)
+        records = page_records(body)[0 if first else self.overlap :]
         self.records += len(records)
         new = 0
         for record in records:
@@ -125,7 +140,8 @@ class PathTally:
         """Pages the largest total seen allows, with room for records that moved meanwhile."""
         if not self.totals or not self.page_size:
             return None
-        return -(-max(self.totals) // self.page_size) + 2
+        step = max(1, self.page_size - self.overlap)  # new records a page brings
+        return -(-max(self.totals) // step) + 2
 
 
 def _parsed(body: Any) -> Callable[..., Any]:
@@ -199,9 +215,12 @@ class ResilientSession(requests.Session):
         # the next page's URL from a page (url, body, response) when it is certain: set by the
         # source from its paging (offset_next_page, ...); None reads no page ahead
         self.next_page: Callable[[str, Any, Any], str | None] | None = None
-        # how the source pages, for the guard against endless paging (PathTally)
+        # how the source pages, for the guard against endless paging (PathTally), and the
+        # records each offset page repeats of the one before (OverlappingOffsets)
         self.page_size: int | None = None
         self.envelope: bool | None = None
+        self.overlap = 0
+        self.offset_param: str | None = None
         self._ahead: dict[str, Future[Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -242,8 +261,14 @@ class ResilientSession(requests.Session):
             path = urlparse(url).path
             tally = self.tallies.get(path)
             if tally is None:
-                tally = self.tallies[path] = PathTally(path, self.page_size, self.envelope)
-            tally.add(body, response.headers)
+                tally = self.tallies[path] = PathTally(
+                    path, self.page_size, self.envelope, self.overlap
+                )
+            first = (
+                not self.overlap
+                or dict(parse_qsl(urlparse(url).query)).get(self.offset_param or "", "0") == "0"
+            )
+            tally.add(body, response.headers, first)
             if self.capture:
                 self.captured.append({"url": url, "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
                                       "status": response.status_code, "content": response.content})  # fmt: skip
@@ -435,7 +460,9 @@ def _with_params(url: str, changes: dict[str, Any]) -> str:
     return parts._replace(query=urlencode(query)).geturl()
 
 
-def offset_next_page(offset_param: str, limit_param: str) -> Callable[[str, Any, Any], str | None]:
+def offset_next_page(
+    offset_param: str, limit_param: str, overlap: int = 0
+) -> Callable[[str, Any, Any], str | None]:
     """The next offset page, while the body's total says there is one (as dlt's
     OffsetPaginator decides it: offset + limit below the total)."""
 
@@ -448,7 +475,8 @@ def offset_next_page(offset_param: str, limit_param: str) -> Callable[[str, Any,
             offset, limit = int(query.get(offset_param, 0)), int(query[limit_param])
         except (KeyError, ValueError):
             return None
-        return _with_params(url, {offset_param: offset + limit}) if offset + limit < total else None
+        step = offset + limit
+        return _with_params(url, {offset_param: step - overlap}) if step < total else None
 
     return next_page
 

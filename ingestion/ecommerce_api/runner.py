@@ -27,7 +27,14 @@ from ingestion.ecommerce_api import (
     protect,
     split_policy,
 )
-from ingestion.ecommerce_api.http import EndlessPaging, HttpStats, PathTally, page_records
+from ingestion.ecommerce_api.http import (
+    MOVED,
+    DataMoved,
+    EndlessPaging,
+    HttpStats,
+    PathTally,
+    page_records,
+)
 from ingestion.progress import Progress
 from ingestion.secrets import secret
 
@@ -91,11 +98,11 @@ def make_auth(base_url: str, kind: str) -> AuthBase | None:
 def endless(exc: BaseException, paging: Paging) -> IncompleteFetch | None:
     """The endless-paging guard's stop (raised inside dlt's extract), with the paging
     settings to change, as the completeness check words its own."""
-    while exc is not None and not isinstance(exc, EndlessPaging):
+    while exc is not None and not isinstance(exc, EndlessPaging | DataMoved):
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     if exc is None:
         return None
-    if "--no-envelope" in str(exc):
+    if isinstance(exc, DataMoved) or "--no-envelope" in str(exc):
         return IncompleteFetch(str(exc))  # it names its fix
     return IncompleteFetch(f"{exc}; check the paging settings: {paging.describe()}")
 
@@ -116,7 +123,7 @@ def check_complete(
         if tally is None:
             raise IncompleteFetch(f"{name}: no page was fetched from {wanted}")
         fix = f"check the paging settings: {paging.describe()}"
-        moved = "the data moved while the pages were read; nothing was landed and no record retired; run again"
+        moved = MOVED
         if len(tally.totals) > 1:
             shown = " -> ".join(f"{t:,}" for t in tally.totals)
             raise IncompleteFetch(
@@ -230,11 +237,13 @@ def sync_api(
     session.capture = "lake" in targets
     result = ApiResult(http=session.stats)
     progress = Progress("api", unit="pages", quiet=quiet)
-    records = 0
+
+    def fetched() -> int:
+        """Records fetched, each once (offset pages repeat one record of the page before)."""
+        return sum(t.records for t in session.tallies.values())
 
     def on_page(url: str, body: Any) -> None:
-        nonlocal records
-        records += len(page_records(body))
+        records = fetched()
         h = session.stats
         progress.advance(
             1, f"{records:,} records, {h.retries} retries, {h.throttled} rate-limit waits"
@@ -258,7 +267,7 @@ def sync_api(
     finally:
         session.stop_reading_ahead()
     progress.close()
-    result.records = records
+    result.records = fetched()
     result.seconds = time.monotonic() - started
     return result
 
