@@ -187,6 +187,29 @@ def test_a_session_writing_without_full_row_images_stops_the_run_then_is_capture
     _verified(url)
 
 
+def test_a_partial_row_image_on_a_parent_captures_its_cascaded_children_again(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    """Found by the generator's soak (seed 3036): a delete logged with a MINIMAL row image on a
+    parent whose child has ON DELETE SET NULL. The parent was captured again; the child rows
+    the cascade changed were not (their old parent ids stayed current)."""
+    url = _fresh(
+        mariadb, "cdc_minimal_fk",
+        "CREATE TABLE parent (id INT PRIMARY KEY, v INT)",
+        "CREATE TABLE child (v INT, parent_id INT, FOREIGN KEY (parent_id) REFERENCES parent (id) "
+        "ON DELETE SET NULL ON UPDATE CASCADE)",
+        "INSERT INTO parent VALUES (1, 1), (2, 2), (3, 3)",
+        "INSERT INTO child VALUES (10, 1), (20, 2), (30, 3), (31, 3)",
+    )  # fmt: skip
+    both(url)
+    with root(mariadb, "cdc_minimal_fk") as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION binlog_row_image = 'MINIMAL'")
+        cur.execute("DELETE FROM parent WHERE id >= 2")
+        conn.commit()
+    both(url, recapture_unlogged=True)
+    assert_both_equal(mariadb, "cdc_minimal_fk", workdir)
+
+
 def test_names_that_collide_after_snake_case_are_refused_before_anything_lands(
     mariadb: MariaDB, workdir: Path
 ) -> None:

@@ -889,11 +889,7 @@ class Run:
     def handle_unlogged(self, change: Unlogged) -> None:
         """Rows changed without row images: capture the tables again past the change (with
         ``recapture_unlogged``), or stop before anything of this run lands."""
-        tables = (
-            sorted(self.tables)
-            if change.tables is None
-            else [t for t in change.tables if t in self.tables]
-        )
+        tables = sorted(self.tables) if change.tables is None else self.with_children(change.tables)
         if not tables:
             return
         if change.writer_fault and not self.options.recapture_unlogged:
@@ -905,6 +901,17 @@ class Run:
             )
         for table in tables:
             self.request_incremental(table, change.why, change.position, silent_delete=True)
+
+    def with_children(self, tables: Sequence[str]) -> list[str]:
+        """The captured ones of ``tables`` and of the tables their foreign-key actions reach
+        (a delete or key change whose rows were not logged may have cascaded further)."""
+        reached, frontier = set(tables), list(tables)
+        while frontier:
+            for fk in self.fks.get(frontier.pop(), []):
+                if fk.child not in reached:
+                    reached.add(fk.child)
+                    frontier.append(fk.child)
+        return sorted(t for t in reached if t in self.tables)
 
     def handle_ddl(self, ddl: DdlChange) -> bool:
         """Follow a schema change. True when the run must end so a snapshot can run first."""
