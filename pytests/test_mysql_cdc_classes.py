@@ -286,3 +286,24 @@ def test_urls_and_connection_errors_name_the_fix() -> None:
     with pytest.raises(CdcError) as bad:
         MySqlConn.from_url("postgres://cdc:secret@h/shop")
     assert "secret" not in str(bad.value)
+
+
+def test_verify_compares_floats_as_values_and_to_the_last_places(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    """Found by the soak: MariaDB and DuckDB round a float's exact tie (101482.2578125 to six
+    places) differently, so a table without a key was called different (seed 3031); and a
+    landed 3.25e10 + 1 passed as equal to 3.25e10 within the old tolerance of 1e-9 (3002)."""
+    url = _fresh(
+        mariadb, "cdc_floats",
+        "CREATE TABLE reading (v FLOAT, w DOUBLE)",
+        "CREATE TABLE gauge (id INT PRIMARY KEY, v FLOAT)",
+        "INSERT INTO reading VALUES (101482.2578125, 0.1), (101482.2578125, 2.5e-7)",
+        "INSERT INTO gauge VALUES (1, 32500000000), (2, 101482.2578125)",
+    )  # fmt: skip
+    both(url)
+    _verified(url)
+    with duckdb.connect(str(workdir / "warehouse.duckdb")) as duck:
+        duck.execute("update raw_mysql.gauge set v = v + 1 where id = 1")
+    found = verify_target(url, "warehouse", rounds=1)
+    assert found.checks["gauge"].different == [(1,)], found.checks["gauge"].line()
