@@ -25,6 +25,24 @@ END_DATE = dt.date(2026, 10, 31)
 LIVE_END_DATE = dt.datetime.now(dt.UTC).date()
 
 
+OURS = ("LAKESHOP_", "DBT_", "PG")  # the settings lakeshop, dbt and libpq read
+_ENV_AT_START = dict(os.environ)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Importing a test module must not change a setting every later test inherits
+    (importing the Dagster definitions once set LAKESHOP_DUCKDB_PATH to ./.lakeshop for a whole
+    xdist worker: stop 34's CI failure). Libraries' own import-time defaults (dlt's writer
+    options, connectorx's paths) are meant process-wide and stay."""
+    changed = sorted(k for k in {*os.environ, *_ENV_AT_START}
+                     if k.startswith(OURS) and os.environ.get(k) != _ENV_AT_START.get(k))  # fmt: skip
+    if changed:
+        raise pytest.UsageError(
+            "importing the test modules changed the environment: " + ", ".join(changed)
+            + "; import what sets them inside a test or fixture"
+        )
+
+
 def make_home(prefix: str = "lakeshop-test-") -> Path:
     """A state folder the postgres user can enter (pytest's tmp dirs are 0700)."""
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
@@ -61,6 +79,18 @@ def _env(home: Path, ports: dict[str, int]) -> Iterator[None]:
     os.environ.pop("LAKESHOP_MYSQL_URL", None)
     yield
     os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _environ_per_test() -> Iterator[None]:
+    """The settings a test sets end with it: one left behind steers every later test of the
+    same xdist worker (stop 34's CI failure: a leaked LAKESHOP_DUCKDB_PATH sent `lakeshop
+    forecast` to ./.lakeshop). Libraries' own import-time defaults are process-wide and stay."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith(OURS)}
+    yield
+    for k in [k for k in os.environ if k.startswith(OURS) and k not in saved]:
+        del os.environ[k]
     os.environ.update(saved)
 
 

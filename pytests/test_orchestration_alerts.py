@@ -7,14 +7,18 @@ import dagster as dg
 from dagster._core.events import DagsterEvent, DagsterEventType, StepFailureData
 from dagster._utils.error import SerializableErrorInfo
 
-from lakeshop.orchestration.definitions import alert_on_run_failure, root_cause
 
 
 def test_the_failure_alert_is_on_by_default() -> None:
+    # imported in the test: building the definitions sets dbt's variables in os.environ
+    from lakeshop.orchestration.definitions import alert_on_run_failure
+
     assert alert_on_run_failure.default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_the_alert_carries_the_root_cause() -> None:
+    from lakeshop.orchestration.definitions import root_cause
+
     http = SerializableErrorInfo("HTTPError: 500 Server Error: Internal Server Error for url: "
                                  "http://127.0.0.1:8010/products?limit=100\n", [], "HTTPError")  # fmt: skip
     step = SerializableErrorInfo("PipelineStepFailed: Pipeline execution failed at step=extract\n",

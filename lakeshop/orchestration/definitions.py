@@ -326,6 +326,9 @@ def build_dbt_asset(manifest: Path) -> dg.AssetsDefinition:
             # last passed (lakeshop build's vars: macros/changed_rows_filter.sql)
             daily = context.run.job_name == "daily_pipeline"
             args = ["build", *with_vars([], test_all_rows=daily)]
+            # dbt's subprocess reads os.environ: the profile, the DuckDB file, the PII salt,
+            # set when the run starts (not on import, where they would outlive the caller's)
+            os.environ.update(dbt_env())
             invocation = dbt.cli(args, context=context, raise_on_error=False)
             yield from invocation.stream()
             _report_and_alert(context, invocation.target_path, invocation.process.returncode)
@@ -495,7 +498,6 @@ def schedules() -> list[dg.ScheduleDefinition]:
 
 
 def build_definitions() -> dg.Definitions:
-    os.environ.update(dbt_env())  # the profile, the DuckDB file, the PII salt for dbt's runs
     path = manifest_path()
     manifest = json.loads(path.read_text())
     return dg.Definitions(
