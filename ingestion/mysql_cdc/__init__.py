@@ -447,6 +447,10 @@ class Run:
                 else:  # rows without a key are counted: read the whole table again
                     self.request_incremental(name, "repair", self.position, silent_delete=True)
 
+        if self.position is None and not self.tables:
+            # nothing selected yet (an empty database): start at the server's position, so the
+            # run ends caught up and a table created later is read in full when it appears
+            self.position = server_pos
         try:
             if any(t["status"] != "streaming" for t in self.tables.values()):
                 report.phase = "snapshot"
