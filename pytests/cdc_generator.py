@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -344,14 +345,21 @@ def run_seed(mariadb: MariaDB, seed: int, home: Path, steps: int = 30, kills: bo
         shutil.rmtree(case.home, ignore_errors=True)
         return outcome, None
     failing = case_steps[: outcome.failed_at + 1]
+    wanted = finding_kind(outcome.finding)
 
     def still_fails(candidate: list[cdcgen.Step]) -> bool:
-        return (
-            case.replay([*candidate, cdcgen.Run()], Outcome(seed), kills=False).finding is not None
-        )
+        # the same kind of finding, not any: seed 7024's shrink drifted from a missed
+        # mutation to an empty database that never caught up (a finding too, but another)
+        found = case.replay([*candidate, cdcgen.Run()], Outcome(seed), kills=False).finding
+        return found is not None and finding_kind(found) == wanted
 
     shrunk = shrink(failing, still_fails, time.monotonic() + shrink_seconds)
     return outcome, cdcgen.as_sql(shrunk)
+
+
+def finding_kind(finding: str) -> str:
+    """What a finding is about, without its values: its first words, digits masked."""
+    return re.sub(r"\d+", "#", " ".join(finding.split()[:4]))
 
 
 def shrink(steps: list[cdcgen.Step], fails: Callable[[list[cdcgen.Step]], bool],
