@@ -357,6 +357,46 @@ def drop_reloaded_copies(pipe: dlt.Pipeline, load_ids: Sequence[str]) -> list[st
     return [f"removed {removed} row(s) loaded twice by load jobs retried after an interruption"]
 
 
+LANDED_COLUMN = "_lakeshop_landed"
+
+
+def stamp_landing_order(pipe: dlt.Pipeline) -> None:
+    """Give every change-log table of the pipeline's dataset a column the warehouse fills in
+    the order rows land: ``_lakeshop_landed``, from one sequence per dataset (the column's
+    default, so dlt's inserts, which name their columns, take the next value).
+
+    What an incremental dbt model has read is marked by it, not by ``_cdc_seq`` (a change can
+    land after one with a higher sequence: a replayed or half-landed package, a re-snapshot,
+    a new primary) and not by dlt's load id or a clock (a package replayed under its old id,
+    a clock behind). Rows landed before the column existed are numbered when it is added.
+    DuckDB (one writer at a time) numbers rows in the order they become visible; on
+    PostgreSQL two load jobs committing out of their numbering order can hide rows from a
+    build that runs between them (ingestion/README: builds beside loads).
+    """
+    kind = getattr(pipe.destination, "destination_name", "")
+    if kind not in {"duckdb", "postgres"}:
+        return
+    with pipe.sql_client() as client:
+        sequence = client.make_qualified_table_name(LANDED_COLUMN)
+        created = False
+        for table in pipe.default_schema.data_tables():
+            # the change logs and the log of their snapshot generations (mysql_cdc)
+            if "_cdc_seq" not in table["columns"] and table["name"] != "_cdc_snapshots":
+                continue
+            name = client.make_qualified_table_name(str(table["name"]))
+            if not created:
+                client.execute_sql(f"create sequence if not exists {sequence}")
+                created = True
+            try:
+                client.execute_sql(
+                    f"alter table {name} add column if not exists {LANDED_COLUMN} bigint "
+                    f"default nextval('{sequence}')"
+                )
+            except Exception as exc:  # a table not created yet on this destination
+                if "does not exist" not in str(exc) and "Catalog Error" not in str(exc):
+                    raise
+
+
 def _deleted(kind: str, cursor: Any) -> int:
     """Rows a DELETE removed: DuckDB returns the count as a result row, psycopg2 as rowcount."""
     if kind == "duckdb":

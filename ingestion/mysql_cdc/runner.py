@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -212,6 +213,8 @@ class TargetSync:
                 # package already holds.
                 pipe.sync_destination()
         except PipelineStepFailed as exc:
+            with contextlib.suppress(Exception):  # what landed before the failure, numbered
+                destinations.stamp_landing_order(pipe)
             result.seconds += time.monotonic() - started
             cause = _root_cause(exc)
             if isinstance(cause, CdcError):
@@ -231,6 +234,7 @@ class TargetSync:
             time.sleep(delay)
             return
         result.messages += destinations.drop_reloaded_copies(pipe, reloaded)
+        destinations.stamp_landing_order(pipe)
         self.resnapshot = ()  # requested once: it is in the pipeline state now
         self.repair = {}  # read in that run
         self.failures = 0
