@@ -1,12 +1,16 @@
 {#- The latest change per primary key from a CDC staging model, deletes included (they are
-    the soft-delete record). Built incrementally: a run reads only changes with a `cdc_seq`
-    above the highest one already processed, and replaces those keys (delete+insert, which
-    DuckDB, PostgreSQL, Redshift and SQL Server all support). A change loaded twice (same
-    `cdc_seq`, dlt's at-least-once loads, in the same load package or in two) collapses into
-    one row: the copy from the first load package, whose rows are the same row. Because the latest change
-    per key does not depend on how the log is cut into runs, a full refresh gives the same
-    table, but for `built_at`: when the build that wrote the row started (tests read only the
-    rows written since they last passed: changed_rows_filter). -#}
+    the soft-delete record): the change with the highest `cdc_seq`. A change loaded twice
+    (same `cdc_seq`, dlt's at-least-once loads, in one load package or in two) collapses into
+    one row, the copy of the first load package.
+
+    Built incrementally: a run reads the changes that landed since the last one (by
+    `landed_seq`, the order the warehouse numbered them in, never by `cdc_seq`: a change can
+    land after one with a higher sequence, from a replayed or half-landed package, a
+    re-snapshot or a new primary). A key is written again only when what landed beats the
+    row kept for it (a higher `cdc_seq`, or the same change from an earlier package), so a
+    late change never overwrites a newer one. The latest change per key does not depend on
+    how the log is cut into runs or in what order it landed: a full refresh gives the same
+    table but for `built_at`, when the build that wrote the row started. -#}
 {% macro cdc_latest_changes(staging_model, key_column) -%}
 with
 
@@ -14,7 +18,7 @@ changes as (
 
     select * from {{ ref(staging_model) }}
     {%- if is_incremental() %}
-    where cdc_seq > {{ lakeshop.previous_value('max(cdc_seq)', "''") }}
+    where landed_seq > {{ lakeshop.previous_landed('landed_seq') }}
     {%- endif %}
 
 ),
@@ -44,16 +48,58 @@ first_load as (
 
 ),
 
+{%- if is_incremental() %}
+
+-- what landed beats what an earlier run kept for the key (or nothing was kept)
+winning as (
+
+    select first_load.*
+    from first_load
+    left join {{ this }} as kept
+        on first_load.{{ key_column }} = kept.{{ key_column }}
+    where
+        kept.{{ key_column }} is null
+        or first_load.cdc_seq > kept.cdc_seq
+        or (
+            first_load.cdc_seq = kept.cdc_seq
+            and first_load.dlt_load_id < coalesce(kept.dlt_load_id, '')
+        )
+
+),
+{%- else %}
+
+winning as (
+
+    select * from first_load
+
+),
+{%- endif %}
+
+first_copy as (
+
+    -- one load's copies of one change (a retried load job) are the same row but for the
+    -- number each landed under: the first copy stands for them
+    select
+        changes.{{ key_column }},
+        min(changes.landed_seq) as landed_seq
+    from changes
+    inner join winning
+        on
+            changes.{{ key_column }} = winning.{{ key_column }}
+            and changes.cdc_seq = winning.cdc_seq
+            and coalesce(changes.dlt_load_id, '') = winning.dlt_load_id
+    group by changes.{{ key_column }}
+
+),
+
 latest_change as (
 
-    -- one load's copies of one change are the same row: distinct folds a retried job
-    select distinct changes.*
+    select changes.*
     from changes
-    inner join first_load
+    inner join first_copy
         on
-            changes.{{ key_column }} = first_load.{{ key_column }}
-            and changes.cdc_seq = first_load.cdc_seq
-            and coalesce(changes.dlt_load_id, '') = first_load.dlt_load_id
+            changes.{{ key_column }} = first_copy.{{ key_column }}
+            and changes.landed_seq = first_copy.landed_seq
 
 ),
 

@@ -7,6 +7,13 @@ rebuilt from scratch and compared. The stream has what broke the design before: 
 in time and between customers, future orders and their release, products and customers
 deleted and re-inserted under the same key, rows entering and leaving quarantine, a new
 snapshot generation, and batches with nothing new.
+
+And the orders changes land in (ARRIVALS): as the ingestion writes them, or held back and
+landed a batch later, after changes with a higher `_cdc_seq` (a replayed package, a
+re-snapshot, a new primary), a whole table of a package held back while its other tables
+are built on (a build that overlaps a load), and changes landed twice (a retried job, or a
+package replayed under its old load id). Held rows are written back as the ingestion writes
+rows, so the warehouse numbers them anew (`_lakeshop_landed`).
 """
 
 from __future__ import annotations
@@ -137,6 +144,70 @@ CHANGES = [
 ]  # fmt: skip
 
 
+def _change_logs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [t for (t,) in con.execute(
+        "select table_name from information_schema.columns where table_schema = 'raw_mysql' "
+        "and column_name = '_cdc_seq' order by 1").fetchall()]  # fmt: skip
+
+
+def _landed_through(con: duckdb.DuckDBPyConnection) -> int:
+    return max(
+        con.execute(f"select coalesce(max(_lakeshop_landed), 0) from raw_mysql.{t}").fetchone()[0]
+        for t in _change_logs(con)
+    )
+
+
+def _land_again(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> int:
+    """Write rows into a change log as the ingestion does: by name, numbered by the warehouse."""
+    before = con.execute(f"select count(*) from raw_mysql.{table}").fetchone()[0]
+    con.execute(
+        f"insert into raw_mysql.{table} by name select * exclude (_lakeshop_landed) from ({rows_sql})"
+    )
+    return int(con.execute(f"select count(*) from raw_mysql.{table}").fetchone()[0] - before)
+
+
+def arrive(dbt: Dbt, rng: random.Random, since: int, way: str) -> str:
+    """Land what an earlier batch held back, then let this batch's changes (numbered above
+    ``since``) arrive ``way`` (one of ARRIVALS, or "final": nothing held any more). Returns
+    what was done, for the failure message."""
+    done = []
+    with duckdb.connect(str(dbt.duck_path)) as con:
+        con.execute("create schema if not exists held")
+        held = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'held'").fetchall()]  # fmt: skip
+        for table in held:
+            n = _land_again(con, table, f"select * from held.{table}")
+            con.execute(f"drop table held.{table}")
+            done.append(f"{n} held {table} landed late")
+        if way == "final":
+            return ", ".join(done) or "everything landed"
+        fresh = [t for t in _change_logs(con) if con.execute(
+            f"select count(*) from raw_mysql.{t} where _lakeshop_landed > {since}").fetchone()[0]]  # fmt: skip
+        if way == "held back" and fresh:
+            for table in rng.sample(fresh, min(len(fresh), rng.randint(1, 3))):
+                con.execute(f"create table held.{table} as select * from raw_mysql.{table} "
+                            f"where _lakeshop_landed > {since} and hash(_lakeshop_landed + {rng.randint(0, 999)}) % 2 = 0")  # fmt: skip
+                con.execute(f"delete from raw_mysql.{table} where _lakeshop_landed in "
+                            f"(select _lakeshop_landed from held.{table})")  # fmt: skip
+            done.append("some changes held back")
+        elif way == "half landed" and fresh:
+            table = rng.choice(fresh)
+            con.execute(f"create table held.{table} as select * from raw_mysql.{table} "
+                        f"where _lakeshop_landed > {since}")  # fmt: skip
+            con.execute(f"delete from raw_mysql.{table} where _lakeshop_landed > {since}")
+            done.append(f"{table} of the package held back")
+        elif way == "replayed":
+            table = rng.choice(_change_logs(con))
+            n = _land_again(con, table, f"select * from raw_mysql.{table} order by hash(_lakeshop_landed + {rng.randint(0, 999)}) limit 5")
+            done.append(f"{n} {table} changes landed twice")
+        else:
+            done.append("in order")
+    return ", ".join(done)
+
+
+ARRIVALS = ["in order", "held back", "half landed", "replayed"]
+
+
 @pytest.fixture(scope="module")
 def warehouse(mariadb: MariaDB) -> Any:
     home = make_home("lakeshop-dbt-property-")
@@ -184,17 +255,26 @@ def test_every_incremental_model_equals_a_full_refresh_after_every_batch(
                 change(cur, rng)
                 conn.commit()
         applied.append(", ".join(c.__name__ for c in kinds) or "nothing new")
+        with duckdb.connect(str(warehouse.duck_path), read_only=True) as con:
+            since = _landed_through(con)
         with env(LAKESHOP_HOME=str(warehouse.home), LAKESHOP_DUCKDB_PATH=str(warehouse.duck_path)):
             sync(url, "warehouse", quiet=True, resnapshot=("orders",) if batch == 4 else ())
+        # every way of arriving in turn; the last batch lands whatever is still held
+        way = "final" if batch == BATCHES - 1 else ARRIVALS[(batch + 1) % len(ARRIVALS)]
+        applied[-1] += f" [{arrive(warehouse, rng, since, way)}]"
         warehouse.ok("build", *SELECT)
-        incremental = _table_state(warehouse)
-        refreshed = _rebuilt_from_scratch(warehouse)
-        assert set(incremental) == set(refreshed)
-        for name in sorted(incremental):
-            if incremental[name] != refreshed[name]:
-                extra = [r for r in incremental[name] if r not in set(refreshed[name])][:3]
-                missing = [r for r in refreshed[name] if r not in set(incremental[name])][:3]
-                pytest.fail(
-                    f"after batch {batch} ({'; '.join(applied)}): {name} differs from a full "
-                    f"refresh: only incremental {extra}, only full refresh {missing}"
-                )
+        _assert_equal_to_a_full_refresh(warehouse, f"after batch {batch} ({'; '.join(applied)})")
+
+
+def _assert_equal_to_a_full_refresh(warehouse: Dbt, when: str) -> None:
+    incremental = _table_state(warehouse)
+    refreshed = _rebuilt_from_scratch(warehouse)
+    assert set(incremental) == set(refreshed)
+    for name in sorted(incremental):
+        if incremental[name] != refreshed[name]:
+            extra = [r for r in incremental[name] if r not in set(refreshed[name])][:3]
+            missing = [r for r in refreshed[name] if r not in set(incremental[name])][:3]
+            pytest.fail(
+                f"{when}: {name} differs from a full refresh: only incremental {extra}, "
+                f"only full refresh {missing}"
+            )

@@ -27,7 +27,8 @@ renamed as (
         {{ to_utc('recorded_at') }} as recorded_at,
 
         -- lineage
-        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id
+        cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
+        {{ landed_seq('_lakeshop_landed') }} as landed_seq
 
     from source
 

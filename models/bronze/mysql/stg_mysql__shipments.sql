@@ -25,7 +25,7 @@ renamed as (
         {{ wall_clock_to_utc('updated_at') }} as updated_at,
 
         -- change data capture
-        {{ cdc_metadata_columns() }}
+        {{ cdc_metadata_columns(source('mysql', 'shipments')) }}
 
     from source
 

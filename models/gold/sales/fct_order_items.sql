@@ -19,7 +19,7 @@
 }}
 
 {#- what the last build saw: constants, read when the model is compiled (previous_value) -#}
-{%- set watermark = previous_value('max(built_through_seq)', "''") if is_incremental() else none -%}
+{%- set watermark = previous_landed('built_through_seq') if is_incremental() else none -%}
 {%- set last_built_at = previous_value('max(built_at)', 'null') if is_incremental() else none -%}
 
 with

@@ -14,7 +14,7 @@
 }}
 
 {#- what the last build saw: constants, read when the model is compiled (previous_value) -#}
-{%- set watermark = previous_value('max(built_through_seq)', "''") if is_incremental() else none -%}
+{%- set watermark = previous_landed('built_through_seq') if is_incremental() else none -%}
 {%- set last_built_at = previous_value('max(built_at)', 'null') if is_incremental() else none -%}
 
 with
@@ -78,8 +78,8 @@ run_watermark as (
     {{ input_watermark([
         ('validated_orders', 'validated_through_seq'),
         ('order_items', 'built_through_seq'),
-        ('payment_changes', 'cdc_seq'),
-        ('shipment_changes', 'cdc_seq'),
+        ('payment_changes', 'landed_seq'),
+        ('shipment_changes', 'landed_seq'),
     ], 'built_through_seq', watermark) }}
 
 ),
@@ -113,13 +113,13 @@ changed_orders as (
 
     select payment_changes.order_id
     from payment_changes
-    where payment_changes.cdc_seq > {{ watermark }}
+    where payment_changes.landed_seq > {{ watermark }}
 
     union
 
     select shipment_changes.order_id
     from shipment_changes
-    where shipment_changes.cdc_seq > {{ watermark }}
+    where shipment_changes.landed_seq > {{ watermark }}
 
 ),
 

@@ -25,7 +25,7 @@
 }}
 
 {#- what the last run saw: constants, read when the model is compiled (previous_value) -#}
-{%- set watermark = previous_value('max(validated_through_seq)', "''") if is_incremental() else none -%}
+{%- set watermark = previous_landed('validated_through_seq') if is_incremental() else none -%}
 {%- set last_validated_at = previous_value('max(validated_at)', 'null') if is_incremental() else none -%}
 
 with
@@ -63,8 +63,8 @@ generations as (
 run_watermark as (
 
     {{ input_watermark([
-        ('item_changes', 'cdc_seq'),
-        ('product_changes', 'cdc_seq'),
+        ('item_changes', 'landed_seq'),
+        ('product_changes', 'landed_seq'),
         ('orders', 'validated_through_seq'),
     ], 'validated_through_seq', watermark) }}
 
@@ -76,7 +76,7 @@ affected_items as (
 
     select item_changes.order_item_id
     from item_changes
-    where item_changes.cdc_seq > {{ watermark }}
+    where item_changes.landed_seq > {{ watermark }}
 
     union
 
@@ -100,7 +100,7 @@ affected_items as (
     left join {{ this }} as previous_items
         on item_changes.order_item_id = previous_items.order_item_id
     where
-        product_changes.cdc_seq > {{ watermark }}
+        product_changes.landed_seq > {{ watermark }}
         and (
             products.product_id is null
             or previous_items.quarantine_reason = 'orphan_product'
@@ -115,7 +115,7 @@ affected_items as (
         from generations
         where
             generations.table_name in ('order_items', 'products')
-            and generations.start_seq > {{ watermark }}
+            and generations.landed_seq > {{ watermark }}
     )
 
 ),

@@ -10,7 +10,7 @@
     )
 }}
 
-{%- set watermark = previous_value('max(validated_through_seq)', "''") if is_incremental() else none -%}
+{%- set watermark = previous_landed('validated_through_seq') if is_incremental() else none -%}
 
 with
 
@@ -47,8 +47,8 @@ generations as (
 run_watermark as (
 
     {{ input_watermark([
-        ('order_changes', 'cdc_seq'),
-        ('customer_changes', 'cdc_seq'),
+        ('order_changes', 'landed_seq'),
+        ('customer_changes', 'landed_seq'),
     ], 'validated_through_seq', watermark) }}
 
 ),
@@ -79,7 +79,7 @@ changed_positions as (
         order_changes.customer_id,
         order_changes.placed_at
     from order_changes
-    where order_changes.cdc_seq > {{ watermark }}
+    where order_changes.landed_seq > {{ watermark }}
 
     union
 
@@ -89,7 +89,7 @@ changed_positions as (
     from {{ this }} as previous_orders
     inner join order_changes
         on previous_orders.order_id = order_changes.order_id
-    where order_changes.cdc_seq > {{ watermark }}
+    where order_changes.landed_seq > {{ watermark }}
 
 ),
 
@@ -97,7 +97,7 @@ affected_orders as (
 
     select order_changes.order_id
     from order_changes
-    where order_changes.cdc_seq > {{ watermark }}
+    where order_changes.landed_seq > {{ watermark }}
 
     union
 
@@ -125,7 +125,7 @@ affected_orders as (
     left join {{ this }} as previous_orders
         on order_changes.order_id = previous_orders.order_id
     where
-        customer_changes.cdc_seq > {{ watermark }}
+        customer_changes.landed_seq > {{ watermark }}
         and (
             customers.customer_id is null
             or previous_orders.quarantine_reason = 'orphan_customer'
@@ -152,7 +152,7 @@ affected_orders as (
         from generations
         where
             generations.table_name in ('orders', 'customers')
-            and generations.start_seq > {{ watermark }}
+            and generations.landed_seq > {{ watermark }}
     )
 
 ),
