@@ -48,13 +48,12 @@ first_load as (
 
 ),
 
-{%- if is_incremental() %}
-
--- what landed beats what an earlier run kept for the key (or nothing was kept)
 winning as (
 
     select first_load.*
     from first_load
+    {%- if is_incremental() %}
+    -- what landed beats what an earlier run kept for the key (or nothing was kept)
     left join {{ this }} as kept
         on first_load.{{ key_column }} = kept.{{ key_column }}
     where
@@ -64,16 +63,9 @@ winning as (
             first_load.cdc_seq = kept.cdc_seq
             and first_load.dlt_load_id < coalesce(kept.dlt_load_id, '')
         )
+    {%- endif %}
 
 ),
-{%- else %}
-
-winning as (
-
-    select * from first_load
-
-),
-{%- endif %}
 
 first_copy as (
 
@@ -108,7 +100,7 @@ final as (
     select
         latest_change.*,
         {{ lakeshop.as_boolean("latest_change.cdc_operation = 'delete'") }} as is_deleted,
-        {{ lakeshop.run_started_at_utc() }} as built_at
+        {{ lakeshop.build_stamp() }} as built_at
     from latest_change
 
 )

@@ -3,7 +3,10 @@
     since the ledger was last reset): see changed_rows_spec for the rules. The test's mark
     is read from the ledger now and written into the SQL as a constant, which every engine
     pushes into the scan (DuckDB then skips whole row groups); a subquery in its place was
-    evaluated after a view's joins. -#}
+    evaluated after a view's joins. A `landed` stamp (bronze CDC) is compared with the highest
+    landed_seq when the build the test last passed in began (build_stamp.sql), not with a
+    loader's id or a clock, which a replayed package or a clock set back carries below the
+    mark. -#}
 {% macro changed_rows_filter(relation) %}
     {%- if not execute -%}
         {{ return('') }}
@@ -16,13 +19,13 @@
     {%- if passed_at is none -%}
         {{ return('') }}
     {%- endif -%}
-    {%- if spec.get('kind') == 'load_id' -%}
-        {#- dlt's load id is the load's epoch seconds as text: compared as text with the whole
-            seconds of the mark, a load in the same second counts as new (read again) -#}
-        {%- set epoch = (passed_at - modules.datetime.datetime(1970, 1, 1)).total_seconds() -%}
-        {%- set mark = "'" ~ (epoch | int) ~ "'" -%}
+    {%- if spec.get('kind') == 'landed' -%}
+        {%- set mark = lakeshop.test_landed_mark(model) -%}
     {%- else -%}
         {%- set mark = lakeshop.timestamp_literal(passed_at) -%}
+    {%- endif -%}
+    {%- if mark is none -%}
+        {{ return('') }}
     {%- endif -%}
     {%- set stamp = spec.column -%}
     {%- set written = stamp ~ ' > ' ~ mark -%}

@@ -1,12 +1,13 @@
 {#- Tests on the rows builds changed, where a structural guarantee covers the rest.
 
-    A model whose rows carry the moment they were written declares it in its meta:
-    `changed_rows: {column: validated_at}` (a run's start, as `run_started_at_utc()` writes
-    it) or `changed_rows: {column: dlt_load_id, kind: load_id}` (rows landed by dlt, or kept
-    from the change that did: epoch seconds as text). Every write to such a model stamps the
-    rows it writes (delete+insert replaces a key's row with a newly stamped one, an append
-    adds newly stamped rows), so a row whose stamp is older than the last time a test passed
-    is a row that test has already passed on, unchanged since. Its generic tests then read:
+    A model whose rows carry the build that wrote them declares it in its meta:
+    `changed_rows: {column: validated_at}` (the build's stamp, as `build_stamp()` writes it:
+    from the warehouse, growing whatever the clock says) or `changed_rows: {column:
+    landed_seq, kind: landed}` (rows the warehouse numbered as they landed, bronze CDC).
+    Every write to such a model stamps the rows it writes (delete+insert replaces a key's
+    row with a newly stamped one, an append adds newly stamped rows), so a row whose stamp
+    is at or below the mark of the build a test last passed in is a row that test has
+    already passed on, unchanged since. Its generic tests then read:
 
     - not_null, accepted_values, is_between (a property of each row): only the rows written
       after the test last passed (test_ledger);

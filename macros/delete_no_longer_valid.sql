@@ -7,7 +7,7 @@
     {%- if not is_incremental() -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set before = 'built_at < ' ~ lakeshop.run_started_at_utc() -%}
+    {%- set before = 'built_at < ' ~ lakeshop.build_stamp() -%}
     {%- set watermark = lakeshop.previous_value(
         'max(case when ' ~ before ~ ' then built_through_seq end)', "''"
     ) -%}

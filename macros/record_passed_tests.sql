@@ -1,6 +1,6 @@
 {#- on-run-end: every test that passed in this invocation on a model that stamps its rows
     (`changed_rows`), or that scopes itself with keys_written_since (a singular test), gets
-    this invocation's start as its new mark. A test that failed,
+    this invocation's build stamp as its new mark (build_stamp). A test that failed,
     warned or did not run keeps its old mark, so the next build checks the rows it has not
     passed on yet. -#}
 {% macro record_passed_tests(results) %}
@@ -18,6 +18,7 @@
     {%- endfor -%}
     {%- if passed -%}
         {%- set ledger = lakeshop.test_ledger_relation() -%}
+        {%- set stamp = lakeshop.build_stamp() -%}
         {%- for chunk in passed | batch(200) -%}
             {%- do adapter.execute(
                 'delete from ' ~ ledger ~ " where test_id in ('" ~ chunk | join("', '") ~ "')",
@@ -26,7 +27,7 @@
             {%- set rows = [] -%}
             {%- for test_id in chunk -%}
                 {%- do rows.append(
-                    "select '" ~ test_id ~ "', " ~ lakeshop.run_started_at_utc() ~ ", '"
+                    "select '" ~ test_id ~ "', " ~ stamp ~ ", '"
                     ~ invocation_id ~ "'"
                 ) -%}
             {%- endfor -%}

@@ -24,7 +24,6 @@ from typing import Any
 
 import duckdb
 import pytest
-import sqlglot
 
 from ingestion import config
 from ingestion.ecommerce_api.runner import sync_api
@@ -33,6 +32,7 @@ from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir, venv_execu
 from pytests.cdc_support import cdc_url, env
 from pytests.conftest import LIVE_END_DATE, make_home
 from sandbox.services import MariaDB, Postgres
+from sandbox.services.base import find_binary
 from sandbox.shop.generator import ShopConfig, generate
 from sandbox.shop.seed import seed as seed_shop
 from sandbox.shop.simulate import SimConfig, simulate
@@ -61,11 +61,13 @@ class Dbt:
     target_path: Path
 
     def run(
-        self, *args: str, extra_env: dict[str, str] | None = None
+        self, *args: str, extra_env: dict[str, str] | None = None, clock: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """dbt in the project with lakeshop's profile, artefacts kept apart from target/."""
+        """dbt in the project with lakeshop's profile, artefacts kept apart from target/;
+        ``clock`` ("-2h") runs it with its clock set off by that much (libfaketime)."""
+        skew = [find_binary(["faketime"], [], "faketime"), "-f", clock] if clock else []
         return subprocess.run(
-            [dbt_executable(), *args, "--target-path", str(self.target_path)],
+            [*skew, dbt_executable(), *args, "--target-path", str(self.target_path)],
             cwd=project_dir(),
             env=dbt_env({"LAKESHOP_DUCKDB_PATH": str(self.duck_path), **(extra_env or {})}),
             capture_output=True,
@@ -74,8 +76,10 @@ class Dbt:
             check=False,
         )
 
-    def ok(self, *args: str, extra_env: dict[str, str] | None = None) -> str:
-        done = self.run(*args, extra_env=extra_env)
+    def ok(
+        self, *args: str, extra_env: dict[str, str] | None = None, clock: str | None = None
+    ) -> str:
+        done = self.run(*args, extra_env=extra_env, clock=clock)
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
         return done.stdout
 
@@ -399,34 +403,6 @@ def test_the_same_models_build_on_postgres(
     assert store.get_run(result.run_id).data.params["target"] == "postgres"
     assert not (home / "stray.db").exists()
     shutil.rmtree(home, ignore_errors=True)
-
-
-@pytest.mark.parametrize(("target", "dialect"), [("redshift", "redshift"), ("sqlserver", "tsql")])
-def test_offline_compile_renders_every_model_in_the_dialect(
-    built: Dbt, target: str, dialect: str
-) -> None:
-    out = built.target_path.parent / f"offline_{target}"
-    done = subprocess.run(
-        [dbt_executable(), "compile", "--target", target, "--no-populate-cache",
-         "--vars", "{offline_compile: true}", "--target-path", str(out)],
-        cwd=project_dir(), env=dbt_env({}), capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-4000:]
-    manifest = json.loads((out / "manifest.json").read_text())
-    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
-    assert len(models) >= 40
-    for node in models:
-        sql = node["compiled_code"]
-        sqlglot.parse(sql, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
-        if target == "sqlserver":
-            code = re.sub(r"--[^\n]*", "", sql)
-            assert not re.search(r"\b(true|false|try_cast|timestamptz)\b|\|\||::", code, re.I), (
-                node["name"]
-            )
-        else:
-            assert "sha2(" in sql or "sha256" not in sql
-    schemas = {n["schema"] for n in models}
-    assert schemas == {"dev_bronze", "dev_silver", "dev_gold"}
 
 
 def _copy_schemas(source: Path, target: Path, schemas: tuple[str, ...]) -> None:
@@ -841,6 +817,85 @@ def _compiled_test(dbt: Dbt, prefix: str) -> str:
     found = [p for p in (dbt.target_path / "run").rglob(f"{prefix}*.sql")]
     assert len(found) == 1, (prefix, found)
     return found[0].read_text()
+
+
+def _land_payment_change(built: Dbt, payment_id: int, load_id: str, **values: Any) -> str:
+    """A change of a payment written as dlt writes one (by name, numbered by the warehouse),
+    newer than every change landed so far; its cdc_seq."""
+    with duckdb.connect(str(built.duck_path)) as con:
+        (top,) = con.execute("select max(_cdc_seq) from raw_mysql.payments").fetchone()
+        seq = top[:-10] + f"{int(top[-10:]) + 1:010d}"
+        replaced = ", ".join(f"'{v}' as {k}" if isinstance(v, str) else f"{v} as {k}"
+                             for k, v in {**values, "_cdc_seq": seq, "_dlt_load_id": load_id,
+                                          "_cdc_op": "update"}.items())  # fmt: skip
+        con.execute(
+            "insert into raw_mysql.payments by name select * exclude (_lakeshop_landed) "
+            f"replace ({replaced}) from raw_mysql.payments where payment_id = ? "
+            "order by _cdc_seq desc limit 1",
+            [payment_id],
+        )
+    return str(seq)
+
+
+def test_no_row_escapes_the_scoped_tests_whatever_its_load_id_or_the_clock(built: Dbt) -> None:
+    """The two blind spots of scoping by a loader's id and a clock: a package replayed under
+    its old load id carried a NULL key past every bronze test, and a build whose clock was
+    2 h behind stamped its rows below the marks of the build before, so its tests never read
+    them. Both passed the default build and failed only with every row read. Rows are now
+    marked by what the warehouse assigns in order (landed_seq, the builds' stamps)."""
+    built.ok("build")
+    (payment, oldest) = built.query(
+        "select min(payment_id), min(_dlt_load_id) from raw_mysql.payments"
+    )[0]
+    with duckdb.connect(str(built.duck_path)) as con:
+        original = con.execute(
+            "select amount from raw_mysql.payments where payment_id = ? order by _cdc_seq desc limit 1",
+            [payment],
+        ).fetchone()[0]
+
+    # a replayed package, its old load id, a NULL key: the next default build fails on it
+    with duckdb.connect(str(built.duck_path)) as con:
+        con.execute(
+            "insert into raw_mysql.payments by name select * exclude (_lakeshop_landed) replace "
+            f"(null as payment_id, '{oldest}' as _dlt_load_id, _cdc_seq || 'r' as _cdc_seq) "
+            "from raw_mysql.payments where payment_id = ? limit 1",
+            [payment],
+        )
+    try:
+        done = built.run("build")
+        assert done.returncode != 0, done.stdout[-3000:]
+        failed = {
+            r["unique_id"].split(".")[2]
+            for r in _results(built)
+            if r["status"] in {"fail", "error"}
+        }
+        assert "not_null_stg_mysql__payments_payment_id" in failed, failed
+    finally:
+        with duckdb.connect(str(built.duck_path)) as con:
+            con.execute("delete from raw_mysql.payments where payment_id is null")
+    built.ok("build")
+
+    # a build with its clock 2 h behind writes a negative amount: its test reads the row
+    (marked,) = built.query(
+        "select max(passed_at) from audit.test_ledger where test_id like 'test.%'"
+    )[0]
+    _land_payment_change(built, payment, f"{int(time.time())}.7", amount=-5)
+    try:
+        done = built.run("build", clock="-2h")
+        assert done.returncode != 0, done.stdout[-3000:]
+        failed = {
+            r["unique_id"].split(".")[2]
+            for r in _results(built)
+            if r["status"] in {"fail", "error"}
+        }
+        assert any(t.startswith("is_between_payments_amount") for t in failed), failed
+        (stamp,) = built.query(
+            f"select built_at from silver.int_payments_deduplicated where payment_id = {payment}"
+        )[0]
+        assert stamp > marked > stamp - dt.timedelta(hours=1), (stamp, marked)  # grew, clock or not
+    finally:
+        _land_payment_change(built, payment, f"{int(time.time())}.8", amount=original)
+    built.ok("build")
 
 
 def test_tests_read_the_rows_written_since_they_last_passed(built: Dbt) -> None:

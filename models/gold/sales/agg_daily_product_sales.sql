@@ -114,7 +114,7 @@ final as (
 
         -- lineage
         max(run_watermark.built_through_seq) as built_through_seq,
-        {{ run_started_at_utc() }} as built_at
+        {{ build_stamp() }} as built_at
 
     from order_items
     cross join run_watermark

@@ -88,7 +88,7 @@ final as (
 
         -- lineage
         run_watermark.built_through_seq,
-        {{ run_started_at_utc() }} as built_at
+        {{ build_stamp() }} as built_at
 
     from order_items
     inner join orders

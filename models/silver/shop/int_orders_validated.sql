@@ -266,7 +266,7 @@ final as (
         -- lineage
         checked.cdc_seq,
         run_watermark.validated_through_seq,
-        {{ run_started_at_utc() }} as validated_at,
+        {{ build_stamp() }} as validated_at,
 
         -- validation
         case
