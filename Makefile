@@ -7,7 +7,7 @@ SQL_DIRS := models macros tests analyses
 # apt-get as root, else through sudo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: demo test lint quality compile-offline browser node-tools pytest venv clean soak bench-seed bench-cdc bench-api bench-dbt bench-freshness bench-dashboard
+.PHONY: demo test test-fast lint quality compile-offline browser node-tools pytest venv clean soak bench-seed bench-cdc bench-api bench-dbt bench-freshness bench-dashboard
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,8 @@ quality: venv
 compile-offline: venv
 	$(BIN)/lakeshop dbt compile --target redshift --no-populate-cache --vars '{offline_compile: true}' --quiet
 	$(BIN)/lakeshop dbt compile --target sqlserver --no-populate-cache --vars '{offline_compile: true}' --quiet
+	$(BIN)/lakeshop dbt compile --target redshift --no-populate-cache --vars '{offline_compile: true, offline_incremental: true}' --quiet
+	$(BIN)/lakeshop dbt compile --target sqlserver --no-populate-cache --vars '{offline_compile: true, offline_incremental: true}' --quiet
 
 ## Debian's Chromium for the docs-site browser test (playwright drives it; its own browser
 ## download cannot work offline). Installs with apt when missing.
@@ -62,6 +64,10 @@ node-tools:
 PYTEST_WORKERS ?= 2
 pytest: venv
 	$(BIN)/pytest --durations=30 $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
+
+## The tests that need no server (no MariaDB, PostgreSQL, S3 or browser): about 2 minutes.
+test-fast: venv
+	$(BIN)/pytest -q pytests/test_dbt_static.py pytests/test_generator.py pytests/test_orchestration_alerts.py
 
 ## The CDC generator for as long as asked, on a private MariaDB: seeds, statements, DDL, kills
 ## and findings (each with its shrunk reproduction as SQL). make soak MINUTES=60

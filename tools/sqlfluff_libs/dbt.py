@@ -64,6 +64,10 @@ def concat(fields: list[Any]) -> str:
     return " || ".join(str(field) for field in fields)
 
 
+def right(string_text: Any, length_expression: Any) -> str:
+    return f"right({string_text}, {length_expression})"
+
+
 def is_incremental() -> bool:
     return True
 
