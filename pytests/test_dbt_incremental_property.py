@@ -198,7 +198,11 @@ def arrive(dbt: Dbt, rng: random.Random, since: int, way: str) -> str:
             done.append(f"{table} of the package held back")
         elif way == "replayed":
             table = rng.choice(_change_logs(con))
-            n = _land_again(con, table, f"select * from raw_mysql.{table} order by hash(_lakeshop_landed + {rng.randint(0, 999)}) limit 5")
+            n = _land_again(
+                con,
+                table,
+                f"select * from raw_mysql.{table} order by hash(_lakeshop_landed + {rng.randint(0, 999)}) limit 5",
+            )
             done.append(f"{n} {table} changes landed twice")
         else:
             done.append("in order")

@@ -330,9 +330,7 @@ def test_verify_finds_changes_that_cancel_out_in_a_chunk_checksum(
             "update raw_mysql.blob_log set b = null where _cdc_seq = (select max(_cdc_seq) "
             "from raw_mysql.blob_log where b is not null)"
         )
-        duck.execute(
-            "update raw_mysql.price set amount = case id when 1 then 20 else 10 end"
-        )
+        duck.execute("update raw_mysql.price set amount = case id when 1 then 20 else 10 end")
     found = verify_target(url, "warehouse", rounds=1)
     assert found.checks["blob_log"].keys, found.checks["blob_log"].line()
     assert sorted(found.checks["price"].different) == [(1,), (2,)], found.checks["price"].line()

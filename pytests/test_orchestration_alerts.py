@@ -8,7 +8,6 @@ from dagster._core.events import DagsterEvent, DagsterEventType, StepFailureData
 from dagster._utils.error import SerializableErrorInfo
 
 
-
 def test_the_failure_alert_is_on_by_default() -> None:
     # imported in the test: building the definitions sets dbt's variables in os.environ
     from lakeshop.orchestration.definitions import alert_on_run_failure
