@@ -354,3 +354,53 @@ def test_an_empty_database_is_caught_up_in_one_run_and_its_first_table_lands(
     assert warehouse.runs < 5 and lake.runs < 5
     assert assert_both_equal(mariadb, "cdc_empty", workdir) == {"first_table": 2}
     _verified(url)
+
+
+def test_a_key_added_while_a_capture_again_waits_starts_that_capture_at_the_key(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    """Found by the soak (seeds 8015, 8054): a table without a key, captured again for an
+    ALTER that rewrote its rows, gained an AUTO_INCREMENT primary key before that capture
+    read anything. The capture kept its earlier start, so a row inserted between the two
+    ALTERs, with no `id` yet, stayed current beside the rows read with their new ids. Rows
+    changed silently by an ALTER are now covered only by a generation starting at it."""
+    url = _fresh(
+        mariadb, "cdc_add_key",
+        "CREATE TABLE visit (page VARCHAR(20), n DECIMAL(6,2))",
+        "INSERT INTO visit VALUES ('home', 1.25), ('home', 1.25), ('cart', 2.5)",
+    )  # fmt: skip
+    both(url)
+    execute(
+        mariadb, "cdc_add_key",
+        "ALTER TABLE visit MODIFY n DECIMAL(6,1)",  # rounds every row: captured again
+        "INSERT INTO visit VALUES ('ok', 0)",
+        "ALTER TABLE visit ADD COLUMN id INT AUTO_INCREMENT PRIMARY KEY FIRST",
+        "INSERT INTO visit (page, n) VALUES ('late', 3)",
+    )  # fmt: skip
+    both(url)
+    assert assert_both_equal(mariadb, "cdc_add_key", workdir) == {"visit": 5}
+    _verified(url)
+
+
+def test_verify_reports_a_landed_date_beyond_year_9999_instead_of_crashing(
+    mariadb: MariaDB, workdir: Path
+) -> None:
+    """Found by the soak (seed 8053): a landed 9999-12-31 moved a day on (10000-01-01, which no
+    source column can hold) made `--verify` crash reading it into Python. It is a difference."""
+    url = _fresh(
+        mariadb, "cdc_far_date",
+        "CREATE TABLE due (d DATE)",
+        "CREATE TABLE term (id INT PRIMARY KEY, d DATE)",
+        "INSERT INTO due VALUES ('9999-12-31'), ('2024-02-29')",
+        "INSERT INTO term VALUES (1, '9999-12-31'), (2, '2024-02-29')",
+    )  # fmt: skip
+    both(url)
+    _verified(url)
+    with duckdb.connect(str(workdir / "warehouse.duckdb")) as duck:
+        for table in ("due", "term"):
+            duck.execute(
+                f"update raw_mysql.{table} set d = d + interval 1 day where d > '9000-01-01'"
+            )
+    found = verify_target(url, "warehouse", rounds=1)
+    assert found.checks["due"].keys, found.checks["due"].line()
+    assert found.checks["term"].different == [(1,)], found.checks["term"].line()
