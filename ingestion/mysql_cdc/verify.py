@@ -271,10 +271,21 @@ def landed_rows(
     )
     present = set(rows.column_names)
     out = {}
-    for row in rows.to_pylist():
+    for row in landed_pylist(rows):
         values = {c: row.get(n) if n in present else None for c, n in names.items()}
         out[_key(values[c] for c in info.primary_key)] = values
     return out
+
+
+def landed_pylist(rows: pa.Table) -> list[dict[str, Any]]:
+    """Arrow rows as Python dicts. A date or time beyond Python's range (year 10000: no source
+    column can hold one, so only a landed value changed behind the pipeline's back) comes out
+    as its text, which equals no source value: reported as a difference, not a crash."""
+    try:
+        return list(rows.to_pylist())
+    except OverflowError:
+        columns = [c.cast(pa.string()) if pa.types.is_temporal(c.type) else c for c in rows.columns]
+        return list(pa.table(columns, names=rows.column_names).to_pylist())
 
 
 def landed_hash(info: TableInfo, row: dict[str, Any]) -> str:
@@ -372,7 +383,7 @@ def landed_multiset(
         for d, n in zip(rows.column(0).to_pylist(), rows.column(1).to_pylist(), strict=True):
             counts[(d,)] = int(n)
     else:
-        for row in landed.query(changes, since or "", until).to_pylist():
+        for row in landed_pylist(landed.query(changes, since or "", until)):
             values = {c: row.get(n) for c, n in names.items()}
             key = (landed_hash(info, values),)
             counts[key] = counts.get(key, 0) + (-1 if row["_cdc_op"] == "delete" else 1)
@@ -470,13 +481,13 @@ def landed_multiset_rows(landed: Landed, info: TableInfo, as_of: Position | None
     digest = (
         f"md5(concat_ws('#', {duckdb_texts(landed, info, names, present)}))" if duck else "null"
     )
-    rows = landed.query(
+    rows = landed_pylist(landed.query(
         f"select *, {digest} as lakeshop_digest from (select *, row_number() over (partition by "
         f"_cdc_seq order by _dlt_load_id) as copy from {table} where _cdc_seq >= %s and "
         "_cdc_seq <= %s) as once where copy = 1",
         since or "",
         until,
-    ).to_pylist()
+    ))  # fmt: skip
     hashed = [
         r["lakeshop_digest"] if duck else landed_hash(info, {c: r.get(n) for c, n in names.items()})
         for r in rows
