@@ -99,7 +99,10 @@ class Case:
         conn.autocommit(xa)  # XA statements refuse to run inside an implicit transaction
         return conn
 
-    def apply(self, step: cdcgen.Step, outcome: Outcome) -> None:
+    def apply(self, step: cdcgen.Step, outcome: Outcome) -> bool:
+        """Run one step; False when the server refused a statement of it (a DDL waiting on a
+        prepared XA's lock, say), so what the step set up is not there."""
+        applied = True
         if isinstance(step, cdcgen.Sql):
             with self.session() as conn, conn.cursor() as cur:
                 for setting in step.session:
@@ -110,9 +113,10 @@ class Case:
                         cur.execute(sql)
                     except pymysql.err.MySQLError as exc:
                         outcome.refuse(exc, sql)
+                        applied = False
                         if not step.ddl:
                             conn.rollback()
-                            return
+                            return False
                 conn.commit()
         elif isinstance(step, cdcgen.XaPrepare):
             with self.session(xa=True) as conn, conn.cursor() as cur:
@@ -148,6 +152,7 @@ class Case:
                     cur.execute("SHOW MASTER STATUS")
                     current = cur.fetchone()[0]  # type: ignore[index]
                     cur.execute(f"PURGE BINARY LOGS TO '{current}'")
+        return applied
 
     def capture(self, kill: bool, outcome: Outcome) -> None:
         if kill:
@@ -293,6 +298,12 @@ class Case:
                     duck.execute(
                         f"update raw_mysql.{table} set {q} = null where _cdc_seq = ?", [seq]
                     )
+            try:  # the oracle first: a change to a row a newer one supersedes, or to a key
+                # whose older change holds the same values, leaves the current state as it was
+                assert_equivalent(self.mariadb, self.database, path)
+                return None  # nothing for verify to find (soak seed 8053)
+            except AssertionError:
+                pass
             checked = verify_target(self.url, "warehouse", rounds=1)
             if any(c.keys for c in checked.checks.values()):
                 return None
@@ -310,8 +321,11 @@ class Case:
                deadline: float | None = None) -> Outcome:  # fmt: skip
         self.reset()
         with self.environment():
+            set_up = True  # the step before applied whole (a collision the next run refuses)
             for index, step in enumerate(steps):
                 outcome.steps += 1
+                if isinstance(step, cdcgen.Run) and step.refused and not set_up:
+                    step = cdcgen.Run(kill=step.kill)  # nothing to refuse: an ordinary run
                 if isinstance(step, cdcgen.Run) and step.refused:
                     finding = self.refusal(step.refused)
                     if finding:
@@ -331,7 +345,9 @@ class Case:
                     if deadline is not None and time.monotonic() > deadline:
                         return outcome
                 else:
-                    self.apply(step, outcome)
+                    set_up = self.apply(step, outcome)
+                    continue
+                set_up = True
         return outcome
 
 
