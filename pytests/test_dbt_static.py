@@ -138,3 +138,184 @@ def test_every_status_literal_in_a_model_is_declared() -> None:
     assert not problems, (
         f"literals outside the declared values (a seed or accepted_values): {problems}"
     )
+
+
+# -- the same contract types, hash bytes and email rule on every warehouse --------------------
+def test_contracted_strings_have_a_length_where_a_bare_varchar_is_short() -> None:
+    """SQL Server reads a bare `varchar` as varchar(1) and Redshift as varchar(256): every
+    contracted string column there has its length (dbt_project.yml, `contract_types`)."""
+    for target in ("sqlserver", "redshift"):
+        contracted = [n for n in _models(compiled(target, False)) if n["contract"]["enforced"]]
+        assert len(contracted) >= 10
+        for node in contracted:
+            for column in node["columns"].values():
+                kind = str(column["data_type"]).strip().lower()
+                assert kind and not re.fullmatch(r"n?(var)?char", kind), (target, node["name"], column["name"], kind)  # fmt: skip
+
+
+def _tsql_like(value: str, pattern: str) -> bool:
+    """T-SQL LIKE: % any run, _ one character, [..] and [^..] classes (wildcards literal
+    inside them); case-insensitive, as the default collations are."""
+    out, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "[":
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1 : end]
+            negate = body.startswith("^")
+            chars = re.escape(body[1:] if negate else body).replace("\\-", "-")
+            if chars.endswith("-"):  # a trailing - is itself
+                chars = chars[:-1] + "\\-"
+            out += f"[{'^' if negate else ''}{chars}]"
+            i = end + 1
+            continue
+        out += ".*" if c == "%" else "." if c == "_" else re.escape(c)
+        i += 1
+    return re.fullmatch(out, value, re.I | re.S) is not None
+
+
+def _tsql_eval(node: exp.Expression, row: dict[str, Any]) -> Any:
+    """What SQL Server computes for the few functions the email rule uses; a negative
+    length raises, as LEFT, RIGHT and SUBSTRING do there."""
+
+    def ev(n: exp.Expression | None) -> Any:
+        assert n is not None
+        return _tsql_eval(n, row)
+
+    if isinstance(n := node, exp.Paren):
+        return ev(n.this)
+    if isinstance(n, exp.And):
+        return ev(n.this) and ev(n.expression)
+    if isinstance(n, exp.Not):
+        return not ev(n.this)
+    if isinstance(n, exp.Is):  # `x is null`
+        return ev(n.this) is None
+    if isinstance(n, exp.Null):
+        return None
+    if isinstance(n, exp.Like):
+        return _tsql_like(ev(n.this), ev(n.expression)) != bool(n.args.get("negate"))
+    if isinstance(n, exp.Literal):
+        return n.this if n.is_string else int(n.this)
+    if isinstance(n, exp.Column):
+        return row[n.name]
+    if isinstance(n, exp.Cast):
+        return ev(n.this)
+    if isinstance(n, exp.Case):
+        for branch in n.args["ifs"]:
+            if ev(branch.this):
+                return ev(branch.args["true"])
+        return ev(n.args["default"])
+    if isinstance(n, exp.StrPosition):
+        return ev(n.this).find(ev(n.args["substr"])) + 1
+    if isinstance(n, exp.Reverse):
+        return ev(n.this)[::-1]
+    if isinstance(n, exp.Length):
+        return len(ev(n.this).rstrip(" "))
+    if isinstance(n, (exp.Left, exp.Right, exp.Substring)):
+        text = ev(n.this)
+        if isinstance(n, exp.Substring):
+            start, length = ev(n.args["start"]), ev(n.args["length"])
+        else:
+            length = ev(n.expression)
+            start = 1 if isinstance(n, exp.Left) else max(len(text) - length + 1, 1)
+        if length < 0:
+            raise ValueError("Invalid length parameter passed to the LEFT or SUBSTRING function")
+        return text[start - 1 : start - 1 + length]
+    comparisons = {exp.GTE: "__ge__", exp.GT: "__gt__", exp.EQ: "__eq__", exp.LT: "__lt__"}
+    if type(n) in comparisons:
+        return getattr(ev(n.this), comparisons[type(n)])(ev(n.expression))
+    if isinstance(n, exp.Sub):
+        return ev(n.this) - ev(n.expression)
+    if isinstance(n, exp.Add):
+        return ev(n.this) + ev(n.expression)
+    raise NotImplementedError(type(n).__name__)
+
+
+EMAIL = re.compile(r"^[a-z0-9._%+-]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$")
+ADDRESSES = [
+    "ann@example.com", "a.b+c@sub.example.co", "x@y.io", "no-at-sign", "two@@example.com",
+    "a@b@example.com", "@example.com", "ann@", "ann@example", "ann@.example.com",
+    "ann@example..com", "ann@example.c", "ann@example.c0m", "ann@exa_mple.com",
+    "an n@example.com", "ann@example.com.", "ann@-example.com", "ann@example.com-",
+    "zoë@example.com", "ann@exämple.com", "a%b@example.org", "", ".@a.bc", "a@b.cd",
+]  # fmt: skip
+
+
+def _email_rule_sql(target: str) -> exp.Expression:
+    """The expression silver customers computes has_valid_email from, as rendered."""
+    node = next(n for n in _models(compiled(target, False)) if n["name"] == "customers")
+    tree = sqlglot.parse_one(
+        node["compiled_code"], read="tsql" if target == "sqlserver" else target
+    )
+    alias = next(a for a in tree.find_all(exp.Alias) if a.alias == "has_valid_email")
+    return alias.this
+
+
+def test_the_email_rule_is_one_rule_on_every_warehouse() -> None:
+    """SQL Server's LIKE form of the rule, evaluated as SQL Server would (a negative LEFT
+    length raises there), against the regular expression the other warehouses run, and
+    DuckDB's own regexp_matches, on tricky addresses and 2,000 drawn ones."""
+    import random
+
+    import duckdb
+
+    rng = random.Random(7)
+    alphabet = "ab.-_@%+ë1"
+    drawn = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(2000)]
+    addresses = ADDRESSES + drawn + [f"{w}@{d}.{t}" for w, d, t in zip(drawn[:300], drawn[300:600], ["com", "c", "io1", "org"] * 75, strict=True)]  # fmt: skip
+    tsql = _email_rule_sql("sqlserver")
+    # the CASE that turns the rule into a bit: its condition
+    rule = tsql.find(exp.Case).args["ifs"][0].this if tsql.find(exp.Case) else tsql
+    with duckdb.connect() as con:
+        pattern = EMAIL.pattern
+        for address in addresses:
+            expected = EMAIL.fullmatch(address) is not None
+            row = {"email_normalized": address}
+            assert bool(_tsql_eval(rule, row)) == (address != "" and expected), address
+            (duck,) = con.execute("select regexp_matches(?, ?)", [address, pattern]).fetchone()
+            assert duck == expected, address
+    redshift = _email_rule_sql("redshift").sql("redshift")
+    assert EMAIL.pattern.replace("\\", "\\\\") in redshift or EMAIL.pattern in redshift, redshift
+
+
+def _hashed_bytes(node: exp.Expression, value: str) -> bytes:
+    """The bytes SQL Server's HASHBYTES receives for a text cast chain: a varchar collated to
+    UTF-8 gives UTF-8, an nvarchar UTF-16, a varchar of another collation its code page."""
+    kinds: list[str] = []
+    collations: list[str] = []
+    for n in node.walk():
+        if isinstance(n, exp.Cast):
+            kinds.append(n.to.sql("tsql").lower())
+        if isinstance(n, exp.Collate):
+            collations.append(n.expression.sql("tsql").lower())
+    outer = kinds[0] if kinds else "nvarchar"
+    if outer.startswith("nvarchar"):
+        return value.encode("utf-16-le")
+    return value.encode("utf-8" if any("utf8" in c for c in collations) else "cp1252", "replace")
+
+
+def test_pii_hashes_are_the_same_bytes_on_every_warehouse() -> None:
+    """A hash of the same text is the same hash everywhere: DuckDB computes it (and equals
+    hashlib over UTF-8), SQL Server's HASHBYTES is given UTF-8 bytes (it was given UTF-16
+    or a code page before), Redshift's sha2 and PostgreSQL's convert_to(.., 'UTF8') hash
+    UTF-8 by definition."""
+    import hashlib
+
+    import duckdb
+
+    value = "zoë@exämple.com"
+    with duckdb.connect() as con:
+        (duck,) = con.execute("select sha256(?)", [value]).fetchone()
+    assert duck == hashlib.sha256(value.encode("utf-8")).hexdigest()
+    node = next(n for n in _models(compiled("sqlserver", False)) if n["name"] == "customers")
+    tree = sqlglot.parse_one(node["compiled_code"], read="tsql")
+    hashes = [f for f in tree.find_all(exp.Anonymous) if f.name.lower() == "hashbytes"]
+    hashes += [f for f in tree.find_all(exp.Func) if f.sql("tsql").lower().startswith("hashbytes(")]
+    assert hashes, "no HASHBYTES in SQL Server's customers"
+    for call in hashes:
+        argument = (
+            call.expressions[-1] if call.expressions else call.args.get("expression") or call.this
+        )
+        assert _hashed_bytes(argument, value) == value.encode("utf-8"), call.sql("tsql")
+    redshift = next(n for n in _models(compiled("redshift", False)) if n["name"] == "customers")
+    assert "sha2(" in redshift["compiled_code"] and "hashbytes" not in redshift["compiled_code"]

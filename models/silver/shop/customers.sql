@@ -41,12 +41,7 @@ validated as (
     select
         *,
         {{ as_boolean(
-            "email_normalized is not null and "
-            ~ regex_matches(
-                'email_normalized',
-                '^[a-z0-9._%+-]+@[a-z0-9-]+(\\.[a-z0-9-]+)*\\.[a-z]{2,}$',
-                '%_@_%._%'
-            )
+            "email_normalized is not null and " ~ is_valid_email('email_normalized')
         ) }} as has_valid_email,
         {{ as_boolean(
             "phone_normalized is not null and "
