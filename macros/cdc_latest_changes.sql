@@ -18,7 +18,7 @@ changes as (
 
     select * from {{ ref(staging_model) }}
     {%- if is_incremental() %}
-    where landed_seq > {{ lakeshop.previous_landed('landed_seq') }}
+    where landed_number > {{ lakeshop.previous_landed('landed_number', number=true) }}
     {%- endif %}
 
 ),
@@ -73,7 +73,7 @@ first_copy as (
     -- number each landed under: the first copy stands for them
     select
         changes.{{ key_column }},
-        min(changes.landed_seq) as landed_seq
+        min(changes.landed_number) as landed_number
     from changes
     inner join winning
         on
@@ -91,7 +91,7 @@ latest_change as (
     inner join first_copy
         on
             changes.{{ key_column }} = first_copy.{{ key_column }}
-            and changes.landed_seq = first_copy.landed_seq
+            and changes.landed_number = first_copy.landed_number
 
 ),
 

@@ -16,5 +16,8 @@
     {{ lakeshop.to_utc('_cdc_committed_at') }} as cdc_committed_at,
     cast(_cdc_snapshot_id as {{ dbt.type_bigint() }}) as cdc_snapshot_id,
     cast(_dlt_load_id as {{ dbt.type_string() }}) as dlt_load_id,
-    {{ lakeshop.landed_seq('_lakeshop_landed') }} as landed_seq
+    {{ lakeshop.landed_seq('_lakeshop_landed') }} as landed_seq,
+    {#- the same number as a number: what the deduplicating models filter on, which reaches
+        the scan (DuckDB skips the row groups landed before; text made from it cannot) -#}
+    cast(_lakeshop_landed as {{ dbt.type_bigint() }}) as landed_number
 {%- endmacro %}
