@@ -3,7 +3,7 @@
     A model whose rows carry the build that wrote them declares it in its meta:
     `changed_rows: {column: validated_at}` (the build's stamp, as `build_stamp()` writes it:
     from the warehouse, growing whatever the clock says) or `changed_rows: {column:
-    landed_seq, kind: landed}` (rows the warehouse numbered as they landed, bronze CDC).
+    landed_number, kind: landed}` (rows the warehouse numbered as they landed, bronze CDC).
     Every write to such a model stamps the rows it writes (delete+insert replaces a key's
     row with a newly stamped one, an append adds newly stamped rows), so a row whose stamp
     is at or below the mark of the build a test last passed in is a row that test has
