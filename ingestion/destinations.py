@@ -358,53 +358,68 @@ def drop_reloaded_copies(pipe: dlt.Pipeline, load_ids: Sequence[str]) -> list[st
 
 
 LANDED_COLUMN = "_lakeshop_landed"
+# one numbering at a time on PostgreSQL (a transaction-scoped advisory lock): numbers are
+# then handed out in the order they become visible, so a build never sees a number while a
+# lower one is still to come
+_NUMBERING_LOCK = 7_402_119_355
+
+
+def number_landed_sql(table: str, sequence: str) -> str:
+    """The statement that numbers a change-log table's rows not numbered yet."""
+    return (
+        f"update {table} set {LANDED_COLUMN} = nextval('{sequence}') "
+        f"where {LANDED_COLUMN} is null"
+    )
 
 
 def stamp_landing_order(pipe: dlt.Pipeline) -> None:
-    """Give every change-log table of the pipeline's dataset a column the warehouse fills in
-    the order rows land: ``_lakeshop_landed``, from one sequence per dataset (the column's
-    default, so dlt's inserts, which name their columns, take the next value).
+    """Number the rows that landed in the change-log tables of the pipeline's dataset, in the
+    order they landed: ``_lakeshop_landed``, from one sequence per dataset, set after dlt
+    committed the load (a row is numbered once, when it is there whole).
 
     What an incremental dbt model has read is marked by it, not by ``_cdc_seq`` (a change can
     land after one with a higher sequence: a replayed or half-landed package, a re-snapshot,
     a new primary) and not by dlt's load id or a clock (a package replayed under its old id,
-    a clock behind). Rows landed before the column existed are numbered when it is added.
-    DuckDB (one writer at a time) numbers rows in the order they become visible; on
-    PostgreSQL two load jobs committing out of their numbering order can hide rows from a
-    build that runs between them (ingestion/README: builds beside loads).
+    a clock behind). Rows not numbered yet are not landed for dbt (bronze leaves them out);
+    a run killed before numbering leaves them to the next run, which numbers them first.
+    Numbering is one transaction; on PostgreSQL it holds a lock so that numbers become
+    visible in their own order (a build never takes a number as read while a lower one is
+    still uncommitted).
     """
     kind = getattr(pipe.destination, "destination_name", "")
     if kind not in {"duckdb", "postgres"}:
         return
     with pipe.sql_client() as client:
         sequence = client.make_qualified_table_name(LANDED_COLUMN)
-        created = False
-        altered = False
+        tables = []
         for table in pipe.default_schema.data_tables():
             # the change logs and the log of their snapshot generations (mysql_cdc)
             if "_cdc_seq" not in table["columns"] and table["name"] != "_cdc_snapshots":
                 continue
-            name = client.make_qualified_table_name(str(table["name"]))
-            columns = client.execute_sql(
-                "select column_name from information_schema.columns where table_schema = %s "
-                "and table_name = %s", client.dataset_name, str(table["name"]),
+            rows = client.execute_sql(
+                "select column_name, column_default from information_schema.columns "
+                "where table_schema = %s and table_name = %s",
+                client.dataset_name, str(table["name"]),
             )  # fmt: skip
-            present = {str(r[0]) for r in columns or []}
-            if not present or LANDED_COLUMN in present:
-                continue  # not created yet on this destination, or numbered already
-            if not created:
-                client.execute_sql(f"create sequence if not exists {sequence}")
-                created = True
-            client.execute_sql(
-                f"alter table {name} add column if not exists {LANDED_COLUMN} bigint "
-                f"default nextval('{sequence}')"
-            )
-            altered = True
-        if altered and kind == "duckdb":
-            # DuckDB cannot replay an ALTER whose default calls nextval from its WAL after a
-            # kill ("GetDefaultDatabase with no default database set": the file would not open
-            # again; soak 7, seeds 9022 and 9064): checkpoint it into the file at once
-            client.execute_sql("checkpoint")
+            present = {str(r[0]): r[1] for r in rows or []}
+            if present:  # created on this destination
+                tables.append((client.make_qualified_table_name(str(table["name"])), present))
+        if not tables:
+            return
+        with client.begin_transaction():
+            if kind == "postgres":
+                client.execute_sql(f"select pg_advisory_xact_lock({_NUMBERING_LOCK})")
+            client.execute_sql(f"create sequence if not exists {sequence}")
+            for name, present in tables:
+                if LANDED_COLUMN not in present:
+                    client.execute_sql(
+                        f"alter table {name} add column if not exists {LANDED_COLUMN} bigint"
+                    )
+                elif present[LANDED_COLUMN] is not None:
+                    # numbered on insert by a column default (lakeshop before 2026-12-08):
+                    # a number taken before commit can become visible after a higher one
+                    client.execute_sql(f"alter table {name} alter column {LANDED_COLUMN} drop default")
+                client.execute_sql(number_landed_sql(name, sequence))
 
 
 def _deleted(kind: str, cursor: Any) -> int:

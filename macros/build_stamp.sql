@@ -7,7 +7,7 @@
         behind the first), so stamps only grow and a row written later never looks older
         than a test mark made before it;
       - `landed_through`: the highest `landed_seq` of the change logs at that moment, the
-        mark of the tests on bronze CDC models: a row the warehouse numbers later is read by
+        mark of the tests on bronze CDC models: a row numbered later is read by
         the next build's tests, whatever its load id says (a package replayed under its old
         id).
     build_stamp() is that stamp as a timestamp constant; outside a registered invocation

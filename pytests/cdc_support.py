@@ -19,12 +19,26 @@ import pymysql
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 
 from ingestion import config
+from ingestion.destinations import LANDED_COLUMN, number_landed_sql
 from sandbox.services import MariaDB
 
 NAMING = NamingConvention()
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CLASSICMODELS = SHARED_DATA / "classicmodels.sql"
 SAKILA = SHARED_DATA / "sakila"
+
+
+def land_by_name(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> int:
+    """Write rows into a change log of raw_mysql as the ingestion does: inserted by name
+    (without the landing number), then numbered once the insert committed. Returns the
+    number of rows written."""
+    before = con.execute(f"select count(*) from raw_mysql.{table}").fetchone()[0]
+    con.execute(
+        f"insert into raw_mysql.{table} by name "
+        f"select * exclude ({LANDED_COLUMN}) from ({rows_sql})"
+    )
+    con.execute(number_landed_sql(f"raw_mysql.{table}", f"raw_mysql.{LANDED_COLUMN}"))
+    return int(con.execute(f"select count(*) from raw_mysql.{table}").fetchone()[0] - before)
 
 
 def open_packages(home: Path, pipeline: str) -> list[Path]:

@@ -13,7 +13,7 @@ landed a batch later, after changes with a higher `_cdc_seq` (a replayed package
 re-snapshot, a new primary), a whole table of a package held back while its other tables
 are built on (a build that overlaps a load), and changes landed twice (a retried job, or a
 package replayed under its old load id). Held rows are written back as the ingestion writes
-rows, so the warehouse numbers them anew (`_lakeshop_landed`).
+rows, numbered anew once written (`_lakeshop_landed`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pytest
 
 from ingestion import config
 from ingestion.mysql_cdc.runner import sync
-from pytests.cdc_support import cdc_url, env
+from pytests.cdc_support import cdc_url, env, land_by_name
 from pytests.conftest import END_DATE, make_home
 from pytests.test_dbt_models import Dbt, _shop_target, _table_state
 from sandbox.services import MariaDB
@@ -157,15 +157,6 @@ def _landed_through(con: duckdb.DuckDBPyConnection) -> int:
     )
 
 
-def _land_again(con: duckdb.DuckDBPyConnection, table: str, rows_sql: str) -> int:
-    """Write rows into a change log as the ingestion does: by name, numbered by the warehouse."""
-    before = con.execute(f"select count(*) from raw_mysql.{table}").fetchone()[0]
-    con.execute(
-        f"insert into raw_mysql.{table} by name select * exclude (_lakeshop_landed) from ({rows_sql})"
-    )
-    return int(con.execute(f"select count(*) from raw_mysql.{table}").fetchone()[0] - before)
-
-
 def arrive(dbt: Dbt, rng: random.Random, since: int, way: str) -> str:
     """Land what an earlier batch held back, then let this batch's changes (numbered above
     ``since``) arrive ``way`` (one of ARRIVALS, or "final": nothing held any more). Returns
@@ -176,7 +167,7 @@ def arrive(dbt: Dbt, rng: random.Random, since: int, way: str) -> str:
         held = [t for (t,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'held'").fetchall()]  # fmt: skip
         for table in held:
-            n = _land_again(con, table, f"select * from held.{table}")
+            n = land_by_name(con, table, f"select * from held.{table}")
             con.execute(f"drop table held.{table}")
             done.append(f"{n} held {table} landed late")
         if way == "final":
@@ -198,7 +189,7 @@ def arrive(dbt: Dbt, rng: random.Random, since: int, way: str) -> str:
             done.append(f"{table} of the package held back")
         elif way == "replayed":
             table = rng.choice(_change_logs(con))
-            n = _land_again(
+            n = land_by_name(
                 con,
                 table,
                 f"select * from raw_mysql.{table} order by hash(_lakeshop_landed + {rng.randint(0, 999)}) limit 5",

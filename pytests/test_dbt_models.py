@@ -29,7 +29,7 @@ from ingestion import config
 from ingestion.ecommerce_api.runner import sync_api
 from ingestion.mysql_cdc.runner import sync
 from lakeshop.dbt_runner import dbt_env, dbt_executable, project_dir, venv_executable
-from pytests.cdc_support import cdc_url, env
+from pytests.cdc_support import cdc_url, env, land_by_name
 from pytests.conftest import LIVE_END_DATE, make_home
 from sandbox.services import MariaDB, Postgres
 from sandbox.services.base import find_binary
@@ -825,7 +825,7 @@ def _compiled_test(dbt: Dbt, prefix: str) -> str:
 
 
 def _land_payment_change(built: Dbt, payment_id: int, load_id: str, **values: Any) -> str:
-    """A change of a payment written as dlt writes one (by name, numbered by the warehouse),
+    """A change of a payment written as dlt writes one (by name, then numbered),
     newer than every change landed so far; its cdc_seq."""
     with duckdb.connect(str(built.duck_path)) as con:
         (top,) = con.execute("select max(_cdc_seq) from raw_mysql.payments").fetchone()
@@ -833,12 +833,8 @@ def _land_payment_change(built: Dbt, payment_id: int, load_id: str, **values: An
         replaced = ", ".join(f"'{v}' as {k}" if isinstance(v, str) else f"{v} as {k}"
                              for k, v in {**values, "_cdc_seq": seq, "_dlt_load_id": load_id,
                                           "_cdc_op": "update"}.items())  # fmt: skip
-        con.execute(
-            "insert into raw_mysql.payments by name select * exclude (_lakeshop_landed) "
-            f"replace ({replaced}) from raw_mysql.payments where payment_id = ? "
-            "order by _cdc_seq desc limit 1",
-            [payment_id],
-        )
+        land_by_name(con, "payments", f"select * replace ({replaced}) from raw_mysql.payments "
+                     f"where payment_id = {int(payment_id)} order by _cdc_seq desc limit 1")  # fmt: skip
     return str(seq)
 
 
@@ -860,12 +856,9 @@ def test_no_row_escapes_the_scoped_tests_whatever_its_load_id_or_the_clock(built
 
     # a replayed package, its old load id, a NULL key: the next default build fails on it
     with duckdb.connect(str(built.duck_path)) as con:
-        con.execute(
-            "insert into raw_mysql.payments by name select * exclude (_lakeshop_landed) replace "
-            f"(null as payment_id, '{oldest}' as _dlt_load_id, _cdc_seq || 'r' as _cdc_seq) "
-            "from raw_mysql.payments where payment_id = ? limit 1",
-            [payment],
-        )
+        land_by_name(con, "payments", "select * replace (null as payment_id, "
+                     f"'{oldest}' as _dlt_load_id, _cdc_seq || 'r' as _cdc_seq) "
+                     f"from raw_mysql.payments where payment_id = {int(payment)} limit 1")  # fmt: skip
     try:
         done = built.run("build")
         assert done.returncode != 0, done.stdout[-3000:]
@@ -926,13 +919,9 @@ def test_tests_read_the_rows_written_since_they_last_passed(built: Dbt) -> None:
     # a change landing twice, the copy in a new load: the scoped test still meets the original
     load_id = f"{int(time.time()) + 5}.5"
     with duckdb.connect(str(built.duck_path)) as con:
-        con.execute(
-            # by name, as dlt writes: the warehouse numbers the row (_lakeshop_landed)
-            "insert into raw_mysql.payments by name select * exclude (_lakeshop_landed) "
-            f"replace ('{load_id}' as _dlt_load_id) "
-            "from raw_mysql.payments where payment_id = (select min(payment_id) from raw_mysql.payments)"
-            " limit 1"
-        )
+        land_by_name(con, "payments", f"select * replace ('{load_id}' as _dlt_load_id) "
+                     "from raw_mysql.payments where payment_id = "
+                     "(select min(payment_id) from raw_mysql.payments) limit 1")  # fmt: skip
     built.ok("build")
     # written after the mark, as a constant the engine prunes on; the key a delete+insert
     # model replaces rows by needs no more; another key reads from the lowest written value

@@ -26,7 +26,7 @@ import pytest
 
 from ingestion import config
 from lakeshop.dbt_runner import project_dir, venv_executable
-from pytests.cdc_support import cdc_url, env
+from pytests.cdc_support import cdc_url, env, land_by_name
 from pytests.conftest import LIVE_END_DATE, WebhookReceiver, make_home
 from sandbox.events.simulate import EventsConfig, simulate_events
 from sandbox.services import S3, MariaDB, free_port
@@ -313,14 +313,9 @@ def test_a_failing_error_test_stops_downstream_is_not_retried_and_alerts(
     # landed as a load lands it: under a load id of its own (a test reads the rows loaded
     # since it last passed, macros/changed_rows_filter.sql)
     with duckdb.connect(duck) as con:
-        con.execute(
-            # by name, as dlt writes: the warehouse numbers the row (_lakeshop_landed)
-            "insert into raw_mysql.payments by name select * exclude (_lakeshop_landed)"
-            " replace (null as payment_id,"
-            " cast('9999999999999999999' as varchar) as _cdc_seq,"
-            f" '{time.time():.7f}' as _dlt_load_id)"
-            " from raw_mysql.payments limit 1"
-        )
+        land_by_name(con, "payments", "select * replace (null as payment_id,"
+                     " cast('9999999999999999999' as varchar) as _cdc_seq,"
+                     f" '{time.time():.7f}' as _dlt_load_id) from raw_mysql.payments limit 1")  # fmt: skip
     try:
         with env(LAKESHOP_ALERT_WEBHOOK_URL=webhook):
             result = defs.resolve_job_def("hourly_incremental").execute_in_process(

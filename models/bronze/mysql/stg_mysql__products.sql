@@ -3,6 +3,8 @@ with
 source as (
 
     select * from {{ source('mysql', 'products') }}
+    -- numbered: landed whole (the ingestion numbers a load's rows once it committed)
+    where _lakeshop_landed is not null
 
 ),
 
