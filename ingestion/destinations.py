@@ -367,8 +367,7 @@ _NUMBERING_LOCK = 7_402_119_355
 def number_landed_sql(table: str, sequence: str) -> str:
     """The statement that numbers a change-log table's rows not numbered yet."""
     return (
-        f"update {table} set {LANDED_COLUMN} = nextval('{sequence}') "
-        f"where {LANDED_COLUMN} is null"
+        f"update {table} set {LANDED_COLUMN} = nextval('{sequence}') where {LANDED_COLUMN} is null"
     )
 
 
@@ -418,7 +417,9 @@ def stamp_landing_order(pipe: dlt.Pipeline) -> None:
                 elif present[LANDED_COLUMN] is not None:
                     # numbered on insert by a column default (lakeshop before 2026-12-08):
                     # a number taken before commit can become visible after a higher one
-                    client.execute_sql(f"alter table {name} alter column {LANDED_COLUMN} drop default")
+                    client.execute_sql(
+                        f"alter table {name} alter column {LANDED_COLUMN} drop default"
+                    )
                 client.execute_sql(number_landed_sql(name, sequence))
 
 

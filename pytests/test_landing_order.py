@@ -36,7 +36,9 @@ def _pipeline(tmp_path: Path) -> dlt.Pipeline:
 def _changes(table: str, first: int, n: int) -> Any:
     @dlt.resource(name=table, write_disposition="append")
     def rows() -> Any:
-        yield [{"id": i, "_cdc_seq": f"{i:020d}", "_cdc_op": "insert"} for i in range(first, first + n)]
+        yield [
+            {"id": i, "_cdc_seq": f"{i:020d}", "_cdc_op": "insert"} for i in range(first, first + n)
+        ]
 
     return rows
 
@@ -51,7 +53,9 @@ def test_rows_are_numbered_after_their_load_in_landing_order(tmp_path: Path) -> 
     pipe = _pipeline(tmp_path)
     pipe.run([_changes("orders", 0, 3), _changes("order_items", 0, 2)])
     destinations.stamp_landing_order(pipe)
-    first = _numbers(tmp_path / "w.duckdb", "orders") + _numbers(tmp_path / "w.duckdb", "order_items")
+    first = _numbers(tmp_path / "w.duckdb", "orders") + _numbers(
+        tmp_path / "w.duckdb", "order_items"
+    )
     assert sorted(first) == list(range(1, 6)), first
 
     # a later load: its rows land unnumbered (bronze leaves them out) until numbered, then
@@ -59,11 +63,18 @@ def test_rows_are_numbered_after_their_load_in_landing_order(tmp_path: Path) -> 
     pipe.run([_changes("orders", 10, 2), _changes("order_items", 10, 1)])
     assert _numbers(tmp_path / "w.duckdb", "orders")[3:] == [None, None]
     destinations.stamp_landing_order(pipe)
-    later = _numbers(tmp_path / "w.duckdb", "orders")[3:] + _numbers(tmp_path / "w.duckdb", "order_items")[2:]
+    later = (
+        _numbers(tmp_path / "w.duckdb", "orders")[3:]
+        + _numbers(tmp_path / "w.duckdb", "order_items")[2:]
+    )
     assert sorted(later) == [6, 7, 8], later
     # numbering again changes nothing
     destinations.stamp_landing_order(pipe)
-    assert _numbers(tmp_path / "w.duckdb", "orders")[3:] + _numbers(tmp_path / "w.duckdb", "order_items")[2:] == later
+    assert (
+        _numbers(tmp_path / "w.duckdb", "orders")[3:]
+        + _numbers(tmp_path / "w.duckdb", "order_items")[2:]
+        == later
+    )
 
 
 def test_a_column_default_from_an_older_lakeshop_is_dropped(tmp_path: Path) -> None:
@@ -115,7 +126,9 @@ def test_a_kill_while_numbering_leaves_a_warehouse_that_opens_and_numbers_on(
 ) -> None:
     """SIGKILL inside the numbering transaction (first table added and numbered, or four):
     the file opens, nothing is half numbered, the next numbering numbers every row once."""
-    script = _KILLED_MID_NUMBERING.format(here=str(Path(__file__).parent), tmp=str(tmp_path), after=after)
+    script = _KILLED_MID_NUMBERING.format(
+        here=str(Path(__file__).parent), tmp=str(tmp_path), after=after
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]

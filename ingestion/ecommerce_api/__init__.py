@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlparse
 
 import dlt
+import orjson
 from dlt.sources.helpers.rest_client.paginators import (
     HeaderLinkPaginator,
     OffsetPaginator,
@@ -51,6 +53,7 @@ __all__ = [
     "LoginBearerAuth",
     "Paging",
     "ResilientSession",
+    "canonical_json",
     "content_hash",
     "ecommerce_api",
     "pii_salt",
@@ -85,12 +88,51 @@ def protect(
     return record
 
 
+def canonical_json(record: Any) -> bytes:
+    """The record as the bytes its content hash is taken of: ``json.dumps(record,
+    sort_keys=True, separators=(",", ":"), default=str)`` encoded, the form every stored
+    hash was made with. orjson writes the same bytes for almost every record at a fraction
+    of the cost; where its output can differ (non-ASCII text and DEL, which json escapes;
+    floats below 1e-4, which it writes another way; integers beyond 64 bits; any value that
+    is not plain JSON) the reference writes them. pytests/test_api_canonical_json.py holds
+    the two equal on generated records."""
+    try:
+        fast = orjson.dumps(record, default=_not_plain_json, option=_ORJSON_OPTIONS)
+    except TypeError:
+        fast = None
+    if fast is None or not fast.isascii() or b"\x7f" in fast or _orjson_float_may_differ(fast):
+        return json.dumps(record, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return fast
+
+
+def _orjson_float_may_differ(written: bytes) -> bool:
+    """Whether orjson may have written a float unlike repr(): 0.00001 for 1e-05, e-7 for
+    e-07 (a string holding such text only takes the slower path). Substring tests first:
+    a regular expression over every record cost more than the orjson path saved."""
+    if b"0.0000" in written:
+        return True
+    return b"e-" in written and _ORJSON_EXPONENT.search(written) is not None
+
+
+# everything orjson would write its own way goes through default=, which refuses it
+_ORJSON_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+_ORJSON_EXPONENT = re.compile(rb"e-\d(?!\d)")
+
+
+def _not_plain_json(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
 def content_hash(record: dict[str, Any]) -> dict[str, Any]:
     """Adds ``_content_hash`` (SHA-256 of the record's canonical JSON) and uses it as the
     record's ``_dlt_id``: dlt derives child row ids from the parent's, so children of an
     unchanged version get the ids they already have and scd2 does not insert them again."""
-    canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
-    record["_content_hash"] = hashlib.sha256(canonical.encode()).hexdigest()
+    record["_content_hash"] = hashlib.sha256(canonical_json(record)).hexdigest()
     record["_dlt_id"] = record["_content_hash"]
     return record
 

@@ -438,11 +438,17 @@ _AS_IS = object()
 def _parse(content: bytes) -> Any:
     """A page's JSON: orjson (dlt's own parser, several times faster), and the standard parser
     for what orjson refuses but JSON readers take (integers beyond 64 bits, NaN): the same
-    values either way, so a record's content hash does not change."""
+    values either way, so a record's content hash does not change. NaN and the infinities
+    come as NonFinite, a float that the canonical JSON writes as the standard writer does
+    (orjson would write null)."""
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
-        return json.loads(content)
+        return json.loads(content, parse_constant=lambda name: NonFinite(name))
+
+
+class NonFinite(float):
+    """NaN, Infinity or -Infinity from a page (a float in every other respect)."""
 
 
 def _url_key(url: str) -> str:
