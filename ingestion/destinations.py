@@ -28,6 +28,11 @@ os.environ.setdefault("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
 # Arrow batches of one table whose schemas differ (a column added mid-run) are merged
 # losslessly instead of failing the run.
 os.environ.setdefault("DATA_WRITER__ARROW_CONCAT_PROMOTE_OPTIONS", "default")
+# No row data stays outside the raw tables once a load is done: dlt keeps every loaded
+# package's job files (raw emails and phones of a shop's customers among them) and the
+# merge staging tables (raw_ecommerce_api_staging) unless told otherwise.
+os.environ.setdefault("LOAD__DELETE_COMPLETED_JOBS", "true")
+os.environ.setdefault("LOAD__TRUNCATE_STAGING_DATASET", "true")
 
 
 def lake_url() -> str:

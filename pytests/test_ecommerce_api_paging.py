@@ -189,3 +189,32 @@ def test_cannot_connect_says_why_in_whole_words(workdir: Path) -> None:
     with pytest.raises(ApiPageError) as failed:
         session.get(f"http://127.0.0.1:{free_port()}/products")
     assert str(failed.value).endswith("(connection refused)"), str(failed.value)
+
+
+def test_no_raw_user_value_stays_outside_the_raw_tables_after_a_run(workdir: Path) -> None:
+    """Users' emails and phones land raw in raw_ecommerce_api (the raw layer) and nowhere
+    else: not in dlt's merge staging tables once the merge is done, not in the job files of
+    the load packages dlt keeps under the state folder (issue 30)."""
+    world = new_world()
+    with RunningApi(ShopApi(world)) as api:
+        for _ in range(2):  # the second run merges against the first
+            sync_api(api.url, resources=("users",), page_size=50, targets=("warehouse",))
+    users = [world.user(i) for i in range(world.user_count())]
+    raw = [v for u in users for v in (u["email"], u["phone"]) if v and len(v) >= 7]
+    assert len(raw) > 100
+    with duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True) as duck:
+        landed = duck.execute(f"select count(*) from {DATASET}.users").fetchone()[0]  # fmt: skip
+        assert landed >= len(users)
+        staging = duck.execute(
+            "select table_schema, table_name from information_schema.tables "
+            f"where table_schema = '{DATASET}_staging' and table_name not like '\\_dlt%' escape '\\'"
+        ).fetchall()
+        assert staging, "the merge ran without a staging dataset: the test would prove nothing"
+        held = {f"{s}.{t}": duck.execute(f'select count(*) from {s}."{t}"').fetchone()[0] for s, t in staging}  # fmt: skip
+    assert not any(held.values()), held
+    found = []
+    for path in (workdir / "dlt").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path.relative_to(workdir)}: {v}" for v in raw[:200] if v.encode() in data]
+    assert not found, found[:5]
