@@ -815,7 +815,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("sql", help="the query (DuckDB SQL)")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="output format (default table)",
+    )
     p.add_argument("--limit", type=int, default=50, help="rows shown as a table (default 50)")
     p.add_argument(
         "--lake-url", help="the lake (default $LAKESHOP_LAKE_URL or $LAKESHOP_HOME/lake)"
@@ -844,9 +849,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", help="landing prefix: a folder or s3:// (default $LAKESHOP_EVENTS_URL)")
     p.add_argument("--hours", type=int, default=6, help="hour windows to write (default 6)")
     p.add_argument("--start", help="first hour, ISO 8601 UTC (default: --hours before now)")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument("--devices", type=int, default=12, help="sensor devices (default 12)")
-    p.add_argument("--sessions-per-hour", type=int, default=40)
+    p.add_argument(
+        "--sessions-per-hour", type=int, default=40, help="website sessions per hour (default 40)"
+    )
     p.add_argument(
         "--dirt-rate", type=fraction, default=0.02, help="share of dirty lines (default 0.02)"
     )
@@ -1026,7 +1033,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help='the API answers with the list of records itself, not {"products": [...], "total": N}',
     )
-    p.add_argument("--to", nargs="+", choices=["lake", "warehouse"], default=["warehouse", "lake"])
+    p.add_argument(
+        "--to",
+        nargs="+",
+        choices=["lake", "warehouse"],
+        default=["warehouse", "lake"],
+        help="where the records land: the warehouse tables, the raw pages in the lake (default both)",
+    )
     p.set_defaults(func=cmd_ingest_api)
 
     p = ingest_sub.add_parser(
@@ -1134,7 +1147,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--fail-project-under", type=float, help="override the project threshold")
     p.add_argument("--fail-any-item-under", type=float, help="override the per-item threshold")
-    p.add_argument("--show", choices=["all", "failing-items", "failing-rules"])
+    p.add_argument(
+        "--show",
+        choices=["all", "failing-items", "failing-rules"],
+        help="what dbt-score lists: every item, the failing rules of failing items, or the failing rules of all items (its default)",
+    )
     p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser(

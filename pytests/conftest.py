@@ -195,6 +195,7 @@ SECONDS = {  # the full run of 2026-12-03 on 2 workers (other work beside it)
     "test_dbt_static.py": 75,  # no server (make test-fast)
     "test_landing_order.py": 8,  # no server (make test-fast)
     "test_api_canonical_json.py": 25,  # no server (make test-fast)
+    "test_cli_help.py": 2,  # no server (make test-fast)
 }
 
 
