@@ -67,7 +67,7 @@ pytest: venv
 
 ## The tests that need no server (no MariaDB, PostgreSQL, S3 or browser): about 2 minutes.
 test-fast: venv
-	$(BIN)/pytest -q pytests/test_dbt_static.py pytests/test_generator.py pytests/test_orchestration_alerts.py pytests/test_landing_order.py pytests/test_api_canonical_json.py pytests/test_cli_help.py
+	$(BIN)/pytest -q pytests/test_dbt_static.py pytests/test_generator.py pytests/test_orchestration_alerts.py pytests/test_landing_order.py pytests/test_api_canonical_json.py pytests/test_cli_help.py pytests/test_run_report_scope.py
 
 ## The CDC generator for as long as asked, on a private MariaDB: seeds, statements, DDL, kills
 ## and findings (each with its shrunk reproduction as SQL). make soak MINUTES=60

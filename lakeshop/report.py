@@ -48,6 +48,9 @@ class Freshness:
     age_hours: float | None
 
 
+WHOLE_PROJECT = "the whole project"
+
+
 @dataclass
 class RunReport:
     target: str
@@ -69,6 +72,14 @@ class RunReport:
     # shop products and how many matched the API catalogue (by sku, by id); None when the
     # build did not build silver products
     api_match: dict[str, int] | None = None
+    # what the invocation covered: WHOLE_PROJECT for a `dbt build` of every node, else the
+    # command and its selection ("build --select tag:mysql", "test"): such a run's counts
+    # are not the project's
+    scope: str = WHOLE_PROJECT
+
+    @property
+    def whole(self) -> bool:
+        return self.scope == WHOLE_PROJECT
 
     @property
     def api_match_line(self) -> str | None:
@@ -312,6 +323,7 @@ def render_markdown(report: RunReport) -> str:
     )
     lines += [
         "",
+        f"- scope: {report.scope}",
         f"- models: {_status_counts(report.models)}",
         f"- seeds: {_status_counts(report.seeds)}",
         f"- data tests: {_status_counts(report.tests)}",
@@ -364,6 +376,8 @@ def render_markdown(report: RunReport) -> str:
 
 def render_terminal(report: RunReport) -> str:
     lines = [report.headline, "=" * len(report.headline)]
+    if not report.whole:
+        lines.append(f"scope       {report.scope}")
     lines.append(f"models      {_status_counts(report.models)}")
     lines.append(f"data tests  {_status_counts(report.tests)}")
     lines.append(f"unit tests  {_status_counts(report.unit_tests)}")
@@ -462,7 +476,20 @@ def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
         ),
         notes=notes,
         api_match=api_match,
+        scope=scope_of(run_results.get("args", {})),
     )
+
+
+def scope_of(args: dict[str, Any]) -> str:
+    """What a dbt invocation covered, from run_results.json's args."""
+    which = str(args.get("which") or "build")
+    chosen = [f"--select {' '.join(args['select'])}" if args.get("select") else "",
+              f"--exclude {' '.join(args['exclude'])}" if args.get("exclude") else "",
+              f"--selector {args['selector']}" if args.get("selector") else ""]  # fmt: skip
+    chosen = [c for c in chosen if c]
+    if which == "build" and not chosen:
+        return WHOLE_PROJECT
+    return " ".join([which, *chosen])
 
 
 def save_report(report: RunReport) -> Path:
@@ -474,6 +501,11 @@ def save_report(report: RunReport) -> Path:
     path.write_text(markdown)
     (folder / "latest.md").write_text(markdown)
     (folder / "latest.json").write_text(json.dumps(report.to_json(), indent=2, default=str))
+    if report.complete and report.whole:
+        # what the Data quality page shows: the last build of every node, not a selection
+        (folder / "latest_build.json").write_text(
+            json.dumps(report.to_json(), indent=2, default=str)
+        )
     # The next run compares its quarantine with this one's (not with a build that never ran).
     if report.complete:
         _state_file(report.target).write_text(

@@ -196,6 +196,7 @@ SECONDS = {  # the full run of 2026-12-03 on 2 workers (other work beside it)
     "test_landing_order.py": 8,  # no server (make test-fast)
     "test_api_canonical_json.py": 25,  # no server (make test-fast)
     "test_cli_help.py": 2,  # no server (make test-fast)
+    "test_run_report_scope.py": 3,  # no server (make test-fast)
 }
 
 

@@ -220,6 +220,15 @@ def quality() -> None:
         cols[1].metric("Tests passed", f"{tests.get('pass', 0):,}")
         cols[2].metric("Tests warned", f"{tests.get('warn', 0):,}")
         cols[3].metric("Tests failed", f"{tests.get('fail', 0) + tests.get('error', 0):,}")
+        scope = report.get("scope", "the whole project")
+        st.caption(f"Build of {scope}, {report.get('generated_at', '?')}.")
+        latest = data.last_run_report()
+        if latest and latest.get("invocation_id") != report.get("invocation_id"):
+            latest_tests = sum((latest.get("tests") or {}).values())
+            st.caption(
+                f"Since then: a run of {latest.get('scope', '?')} at "
+                f"{latest.get('generated_at', '?')} ({latest_tests:,} tests), not counted here."
+            )
         failures = report.get("failures") or []
         if failures:
             st.subheader("Tests that failed or warned")

@@ -253,8 +253,19 @@ def inventory() -> pd.DataFrame:
 
 # -- outside the warehouse: the last build's run report, the metric definitions -----------
 def last_report() -> dict[str, Any] | None:
+    """The last run report of a build of the whole project (a selection's counts are not
+    the project's); the last report of any run when no whole build has one yet."""
+    folder = config.home() / "reports"
+    for name in ("latest_build.json", "latest.json"):
+        if (folder / name).exists():
+            return dict(json.loads((folder / name).read_text()))
+    return None
+
+
+def last_run_report() -> dict[str, Any] | None:
+    """The last run report of any run, whole project or a selection."""
     path = config.home() / "reports" / "latest.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    return dict(json.loads(path.read_text())) if path.exists() else None
 
 
 def metric_definitions() -> dict[str, dict[str, str]]:
