@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from lakeshop.report import RunReport, change_label
+from lakeshop.report import HISTORY_ENTITIES, RunReport, change_label
 
 ALERT_ON = ("problems", "failures", "always", "never")
 ATTEMPTS = 3
@@ -53,8 +53,14 @@ def summary_lines(report: RunReport) -> list[str]:
         for row in failure.sample[:3]:
             lines.append("    " + ", ".join(f"{k}={v}" for k, v in row.items()))
     for key, n in report.quarantine.items():
+        new = (report.new_findings or {}).get(key, 0)
+        if new:
+            lines.append(f"quarantine {key}: {new:,} new finding(s), {n:,} quarantined now")
+            continue
+        if key.split(":")[0] in HISTORY_ENTITIES:
+            continue  # nothing new: the same rows as before, or fewer
         before = report.previous(key)
-        if n != before:
+        if before is not None and n > before:
             lines.append(f"quarantine {key}: {n} ({change_label(n, before)})")
     stale = [f.source for f in report.freshness if f.status != "pass"]
     if stale:

@@ -76,6 +76,10 @@ class RunReport:
     # command and its selection ("build --select tag:mysql", "test"): such a run's counts
     # are not the project's
     scope: str = WHOLE_PROJECT
+    # '<entity>: <rule>' -> findings this run made first (quarantine_history and
+    # api_quarantine_history: a record version breaking a rule for the first time); None
+    # when the run built neither history
+    new_findings: dict[str, int] | None = None
 
     @property
     def whole(self) -> bool:
@@ -106,9 +110,21 @@ class RunReport:
 
     @property
     def quarantine_grew(self) -> bool:
+        """New quarantine findings: a record version that broke a rule for the first time
+        (entities with a quarantine history), or more rows under a rule than the last run
+        that counted that rule (event entities, whose rows are each a new event). Not a
+        comparison with whatever ran last: alternating runs of different sources compared
+        counts that one of them had not built, and fired on every run."""
+        if self.new_findings:
+            return True
         if self.previous_quarantine is None:
             return False
-        return any(n > self.previous_quarantine.get(k, 0) for k, n in self.quarantine.items())
+        tracked = {k.split(":")[0] for k in self.new_findings or {}} | HISTORY_ENTITIES
+        return any(
+            n > self.previous_quarantine.get(k, 0)
+            for k, n in self.quarantine.items()
+            if k.split(":")[0] not in tracked and k in self.previous_quarantine
+        )
 
     @property
     def status(self) -> str:
@@ -224,6 +240,29 @@ def quarantine_counts(
         f"select '{entity}' as entity, quarantine_reason, count(*) as row_count "
         f"from {{{{ ref('{model}') }}}} group by quarantine_reason"
         for entity, model in models.items()
+    )
+    rows = dbt_show(sql, limit=10_000, target=target)
+    return {
+        f"{row['entity']}: {row['quarantine_reason']}": int(row["row_count"])
+        for row in sorted(rows, key=lambda r: (r["entity"], r["quarantine_reason"]))
+    }
+
+
+# entities whose findings are kept in a history with the run that first made them
+HISTORY_MODELS = {"quarantine_history", "api_quarantine_history"}
+HISTORY_ENTITIES = {"orders", "order_items", "api_products", "carts", "api_users"}
+
+
+def new_findings(invocation_id: str, target: str | None, built: set[str]) -> dict[str, int] | None:
+    """'<entity>: <rule>' -> findings the invocation made first, from the quarantine histories
+    it built (None when it built neither)."""
+    histories = sorted(HISTORY_MODELS & built)
+    if not histories:
+        return None
+    sql = "\nunion all\n".join(
+        f"select entity, quarantine_reason, count(*) as row_count from {{{{ ref('{model}') }}}} "
+        f"where detected_in_invocation_id = '{invocation_id}' group by entity, quarantine_reason"
+        for model in histories
     )
     rows = dbt_show(sql, limit=10_000, target=target)
     return {
@@ -452,6 +491,11 @@ def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
     except RuntimeError as exc:
         quarantine = {}
         notes.append(f"quarantine counts unavailable: {exc}")
+    found = None
+    try:
+        found = new_findings(run_results["metadata"]["invocation_id"], target, built)
+    except RuntimeError as exc:
+        notes.append(f"new quarantine findings unavailable: {exc}")
     api_match = None
     if "products" in built:
         try:
@@ -477,6 +521,7 @@ def build_report(dbt_exit_code: int, target: str | None) -> RunReport:
         notes=notes,
         api_match=api_match,
         scope=scope_of(run_results.get("args", {})),
+        new_findings=found,
     )
 
 
@@ -506,9 +551,11 @@ def save_report(report: RunReport) -> Path:
         (folder / "latest_build.json").write_text(
             json.dumps(report.to_json(), indent=2, default=str)
         )
-    # The next run compares its quarantine with this one's (not with a build that never ran).
+    # The next run compares each rule's count with the last run that counted it (not with a
+    # build that never ran, nor with a run of another source's models that did not count it).
     if report.complete:
+        counted = {**(previous_quarantine(report.target) or {}), **report.quarantine}
         _state_file(report.target).write_text(
-            json.dumps({"invocation_id": report.invocation_id, "quarantine": report.quarantine})
+            json.dumps({"invocation_id": report.invocation_id, "quarantine": counted})
         )
     return path

@@ -275,6 +275,8 @@ def test_run_report_counts_what_the_warehouse_holds_and_the_change_since_last_ru
     assert first["quarantine"] == _quarantine_in_warehouse(warehouse)
     assert first["quarantine"]["orders: unknown_status"] > 0
     assert first["previous_quarantine"] is None
+    # a first build finds everything for the first time (the histories say which run did)
+    assert first["new_findings"]["orders: unknown_status"] == first["quarantine"]["orders: unknown_status"]  # fmt: skip
     assert {f["source"] for f in first["freshness"]} >= {"mysql.orders", "ecommerce_api.products"}
 
     # one valid order gets a status the seed does not know: the next run quarantines it
@@ -293,6 +295,8 @@ def test_run_report_counts_what_the_warehouse_holds_and_the_change_since_last_ru
         == first["quarantine"]["orders: unknown_status"] + 1
     )
     assert report["quarantine"] == _quarantine_in_warehouse(warehouse)
+    # the one new finding, not the ones every build finds again
+    assert report["new_findings"].get("orders: unknown_status") == 1, report["new_findings"]
     # the terminal and the markdown both say so
     assert re.search(r"orders: unknown_status\s+[\d,]+\s+\+1", second.stdout), second.stdout[-3000:]
     markdown = (warehouse.home / "reports" / "latest.md").read_text()
