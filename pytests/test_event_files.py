@@ -334,3 +334,37 @@ def test_the_funnel_reconciles_with_the_shops_orders(mariadb: MariaDB) -> None:
         assert list(steps) == sorted(steps, reverse=True) and steps[-1] == len(expected)
     finally:
         shutil.rmtree(events.home, ignore_errors=True)
+
+
+def test_a_file_rewritten_under_its_name_is_named_not_taken_again(tmp_path: Path) -> None:
+    """A file rewritten after it was taken (more lines appended, or replaced) used to start a
+    run that landed none of its new lines and said nothing (issue 30). It is not taken again
+    (its first lines would land twice), and every run names it with what to do."""
+    from ingestion.event_files.runner import sync_events
+
+    landing = tmp_path / "landing"
+    (landing / "sensors").mkdir(parents=True)
+    first = landing / "sensors" / "a.jsonl"
+    line = '{"device_id": "d1", "reading_type": "temperature", "value": 20.5, "unit": "C", "recorded_at": "2026-12-01T10:00:00Z"}\n'  # fmt: skip
+    first.write_text(line * 3)
+    with env(LAKESHOP_HOME=str(tmp_path), LAKESHOP_DUCKDB_PATH=str(tmp_path / "w.duckdb"),
+             LAKESHOP_WAREHOUSE="duckdb"):  # fmt: skip
+        taken = sync_events(str(landing))
+        assert taken.files == 1 and taken.rows["sensor_readings"] == 3 and not taken.messages
+        quiet = sync_events(str(landing))
+        assert quiet.files == 0 and not quiet.messages, quiet.messages
+        first.write_text(line * 5)  # two lines appended: a new size and time
+        os.utime(first, (time.time() + 5, time.time() + 5))
+        (landing / "sensors" / "b.jsonl").write_text(line)
+        again = sync_events(str(landing))
+        still = sync_events(str(landing))
+    assert again.files == 1 and again.rows["sensor_readings"] == 1  # b.jsonl only
+    assert len(again.messages) == 1, again.messages
+    message = again.messages[0]
+    assert message.startswith("sensors/a.jsonl was rewritten under the same name") and "\n" not in message  # fmt: skip
+    assert "write new lines to a new file" in message
+    assert still.messages == again.messages  # every run, until the file is moved away
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        per_file = dict(con.execute(
+            "select _file, count(*) from raw_events.sensor_readings group by 1").fetchall())  # fmt: skip
+    assert per_file == {"sensors/a.jsonl": 3, "sensors/b.jsonl": 1}

@@ -15,6 +15,9 @@ gzipped. dlt's filesystem source lists and reads them (local folders, ``s3://``,
   text, typed and validated by dbt, which quarantines what is wrong with a reason.
 - **Files delivered twice.** A file whose content (SHA-256) equals one taken before is landed
   too, with ``duplicate_of`` naming the first in the ``files`` table; dbt quarantines its rows.
+- **A file rewritten under its name** (its size or modification time changed after it was
+  taken) is not taken again: the run says so in one line per file, every run until the file
+  is moved away, and what it landed first stays as it was.
 """
 
 from __future__ import annotations
@@ -140,8 +143,16 @@ def parse_lines(data: bytes, fmt: str, columns: list[str]) -> Iterator[dict[str,
 
 
 @dlt.source(name="events")
-def event_files(url: str | None = None, credentials: Any = None, files_per_page: int = 50) -> Any:
-    """The ``files`` table (one row per file taken) and one table of lines per kind."""
+def event_files(
+    url: str | None = None,
+    credentials: Any = None,
+    files_per_page: int = 50,
+    rewritten: list[str] | None = None,
+) -> Any:
+    """The ``files`` table (one row per file taken) and one table of lines per kind.
+    ``rewritten`` receives one line for every file taken before whose size or modification
+    time has changed since: it is not taken again (its rows would land twice under the
+    lines they had), and the line says so and what to do."""
     url = url or landing_url()
     if "://" not in url:
         url = Path(url).resolve().as_uri()
@@ -154,13 +165,19 @@ def event_files(url: str | None = None, credentials: Any = None, files_per_page:
         state = dlt.current.source_state()
         taken: dict[str, str] = state.setdefault("taken", {})  # path -> sha256
         by_sha: dict[str, str] = state.setdefault("by_sha256", {})  # sha256 -> first path
+        # path -> [size, modification time] as taken (files taken before this was kept get
+        # theirs when next listed)
+        taken_as: dict[str, list[Any]] = state.setdefault("taken_as", {})
         # the whole listing first (names and times only), then the new files in the order they
         # arrived: of two copies of one content, the earlier is the original
+        listed = list(listing)  # names, sizes and times only
         new = [
-            item for item in listing
+            item for item in listed
             if item["relative_path"] not in taken
             and not item["relative_path"].rsplit("/", 1)[-1].startswith(".")  # still being written
         ]  # fmt: skip
+        if rewritten is not None:
+            rewritten.extend(_rewrites(listed, taken, taken_as))
         batches: dict[str, list[Any]] = {}  # table -> Arrow tables of files not yet yielded
         records: list[dict[str, Any]] = []  # the files taken
         for item in sorted(new, key=lambda i: (i["modification_date"], i["relative_path"])):
@@ -189,6 +206,7 @@ def event_files(url: str | None = None, credentials: Any = None, files_per_page:
                 "taken_at": dt.datetime.now(dt.UTC),
             }
             taken[path] = sha  # in the state before anything is yielded
+            taken_as[path] = _as_listed(item)
             by_sha.setdefault(sha, path)
             records.append(record)
             if rows:
@@ -207,6 +225,28 @@ def event_files(url: str | None = None, credentials: Any = None, files_per_page:
             )  # fmt: skip
 
     return event_lines
+
+
+def _as_listed(item: Any) -> list[Any]:
+    return [int(item["size_in_bytes"]), str(item["modification_date"])]
+
+
+def _rewrites(listing: Any, taken: dict[str, str], taken_as: dict[str, list[Any]]) -> list[str]:
+    """One line per taken file whose size or modification time changed since it was taken."""
+    lines = []
+    for item in listing:
+        path = item["relative_path"]
+        if path not in taken:
+            continue
+        now = _as_listed(item)
+        before = taken_as.setdefault(path, now)
+        if before != now:
+            lines.append(
+                f"{path} was rewritten under the same name after it was taken ({before[0]:,} "
+                f"bytes, modified {before[1]}; now {now[0]:,} bytes, modified {now[1]}): not "
+                "taken again, its rows stay as first landed; write new lines to a new file"
+            )
+    return lines
 
 
 def _flush(table: str, batch: list[Any]) -> Any:

@@ -35,7 +35,9 @@ def sync_events(url: str | None = None) -> EventsResult:
     if had_pending:  # finish what a killed run committed to extract, then take new files
         pipe.run()
         pipe.sync_destination()
-    pipe.run(event_files(url, credentials=destinations.lake_credentials(url)))
+    rewritten: list[str] = []
+    pipe.run(event_files(url, credentials=destinations.lake_credentials(url), rewritten=rewritten))
+    result.messages += rewritten
     result.messages += destinations.drop_reloaded_copies(pipe, reloaded)
     normalized = pipe.last_trace.last_normalize_info if pipe.last_trace else None
     counts = normalized.row_counts if normalized else {}
