@@ -1,13 +1,7 @@
-{#- One row per current customer: where they are (city and country of the default address),
-    when they first and last ordered, how often and how much (orders that count as revenue),
-    and an RFM segment. RFM scores are quintiles (1-5, 5 best) among customers who bought:
-    recency in days before the latest order date in the data (not today, so a rebuild of old
-    data gives the same segments), frequency in orders, monetary in lifetime net value. A
-    quintile comes from the share of customers at or below the value (cume_dist), so equal
-    behaviour gets equal scores and segments, whatever the customer ids. The customer
-    segment adds what they buy: how many category groups their revenue lines come from
-    (one: a specialist, two or three: a regular mix, four or more: broad), so it depends on
-    behaviour alone as well. -#}
+{#- One row per current customer with an RFM segment and the breadth of what they buy;
+    the rules: dim_customers.yml. RFM scores are quintiles of cume_dist (equal behaviour,
+    equal scores, whatever the ids); recency counts back from the latest order date in the
+    data, not today, so a rebuild of old data gives the same segments. -#}
 with
 
 customers as (
@@ -89,33 +83,24 @@ as_of as (
 
 ),
 
-ranked as (
+scored as (
 
     select
         customer_orders.*,
         {{ dbt.datediff(
             'customer_orders.last_order_date', 'as_of.as_of_date', 'day'
-        ) }}
-            as recency_days,
-        cume_dist() over (order by customer_orders.last_order_date)
-            as recency_rank,
-        cume_dist() over (order by customer_orders.order_count)
-            as frequency_rank,
-        cume_dist() over (order by customer_orders.lifetime_value)
-            as monetary_rank
+        ) }} as recency_days,
+        {{ quintile(
+            'cume_dist() over (order by customer_orders.last_order_date)'
+        ) }} as recency_score,
+        {{ quintile(
+            'cume_dist() over (order by customer_orders.order_count)'
+        ) }} as frequency_score,
+        {{ quintile(
+            'cume_dist() over (order by customer_orders.lifetime_value)'
+        ) }} as monetary_score
     from customer_orders
     cross join as_of
-
-),
-
-scored as (
-
-    select
-        ranked.*,
-        {{ quintile('ranked.recency_rank') }} as recency_score,
-        {{ quintile('ranked.frequency_rank') }} as frequency_score,
-        {{ quintile('ranked.monetary_rank') }} as monetary_score
-    from ranked
 
 ),
 

@@ -1,6 +1,5 @@
-{#- One row per valid order; what an incremental run rebuilds: fct_orders.yml. A line is
-    followed in silver too, not only in fct_order_items: a line that left gold (deleted or
-    quarantined) leaves no row there to say its order changed. -#}
+{#- One row per valid order; what an incremental run rebuilds: fct_orders.yml. -#}
+-- depends_on: {{ ref('int_order_items_validated') }}
 {{
     config(
         materialized='incremental',
@@ -16,42 +15,24 @@
 {#- what the last build saw: constants, read when the model is compiled (previous_value) -#}
 {%- set watermark = previous_landed('built_through_seq') if is_incremental() else none -%}
 {%- set last_built_at = previous_value('max(built_at)', 'null') if is_incremental() else none -%}
+{#- an incremental run sums up only the orders it rebuilds -#}
+{%- set rebuilt_only = 'where order_id in (select orders.order_id from orders)' if is_incremental() else '' -%}
 
 with
-
-validated_orders as (
-
-    select * from {{ ref('int_orders_validated') }}
-
-),
-
-validated_items as (
-
-    select * from {{ ref('int_order_items_validated') }}
-
-),
 
 orders as (
 
     select * from {{ ref('orders') }}
+    {% if is_incremental() %}
+    -- the orders a change upstream can touch (macros/rebuild_scopes.sql)
+    where order_id in ({{ orders_to_rebuild(watermark, last_built_at) }})
+    {% endif %}
 
 ),
 
 order_items as (
 
     select * from {{ ref('fct_order_items') }}
-
-),
-
-payment_changes as (
-
-    select * from {{ ref('int_payments_deduplicated') }}
-
-),
-
-shipment_changes as (
-
-    select * from {{ ref('int_shipments_deduplicated') }}
 
 ),
 
@@ -76,75 +57,15 @@ order_statuses as (
 run_watermark as (
 
     {{ input_watermark([
-        ('validated_orders', 'validated_through_seq'),
-        ('order_items', 'built_through_seq'),
-        ('payment_changes', 'landed_seq'),
-        ('shipment_changes', 'landed_seq'),
+        (ref('int_orders_validated'), 'validated_through_seq'),
+        (ref('fct_order_items'), 'built_through_seq'),
+        (ref('int_payments_deduplicated'), 'landed_seq'),
+        (ref('int_shipments_deduplicated'), 'landed_seq'),
     ], 'built_through_seq', watermark) }}
 
 ),
 
-{% if is_incremental() %}
-
-changed_orders as (
-
-    select validated_orders.order_id
-    from validated_orders
-    where
-        {{ moved_since('validated_orders', watermark, last_built_at) }}
-
-    union
-
-    select order_items.order_id
-    from order_items
-    where
-        {{ moved_since(
-            'order_items', watermark, last_built_at, 'built_through_seq', 'built_at'
-        ) }}
-
-    union
-
-    select validated_items.order_id
-    from validated_items
-    where
-        {{ moved_since('validated_items', watermark, last_built_at) }}
-
-    union
-
-    select payment_changes.order_id
-    from payment_changes
-    where payment_changes.landed_seq > {{ watermark }}
-
-    union
-
-    select shipment_changes.order_id
-    from shipment_changes
-    where shipment_changes.landed_seq > {{ watermark }}
-
-),
-
-affected_customers as (
-
-    select validated_orders.customer_id
-    from validated_orders
-    inner join changed_orders
-        on validated_orders.order_id = changed_orders.order_id
-
-    union
-
-    -- the customer an order belonged to before this run: moved to another customer,
-    -- it may leave the old one a new first order
-    select previous_orders.customer_id
-    from {{ this }} as previous_orders
-    inner join changed_orders
-        on previous_orders.order_id = changed_orders.order_id
-
-),
-
-{% endif %}
-
--- each order's place among its customer's orders, over all of a customer's orders (in an
--- incremental run: of the customers whose orders changed, now or before)
+-- each order's place among its customer's orders, over all of a customer's orders
 customer_orders as (
 
     select
@@ -153,39 +74,12 @@ customer_orders as (
             partition by customer_id
             order by placed_at, order_id
         ) as order_sequence
-    from orders
+    from {{ ref('orders') }}
     {% if is_incremental() %}
-    where
-        customer_id in (
-            select affected_customers.customer_id from affected_customers
-        )
+    where customer_id in (select orders.customer_id from orders)
     {% endif %}
 
 ),
-
-{% if is_incremental() %}
-
--- rebuilt: the changed orders, and the other orders of their customers whose first-order
--- flag this run turns (the only thing of theirs that another order changes)
-affected_orders as (
-
-    select changed_orders.order_id
-    from changed_orders
-
-    union
-
-    select customer_orders.order_id
-    from customer_orders
-    left join {{ this }} as previous_orders
-        on customer_orders.order_id = previous_orders.order_id
-    where
-        previous_orders.order_id is null
-        or {{ as_boolean('customer_orders.order_sequence = 1') }}
-        != previous_orders.is_first_order
-
-),
-
-{% endif %}
 
 order_lines as (
 
@@ -197,9 +91,7 @@ order_lines as (
         sum(discount_amount) as discount_amount,
         sum(net_amount) as net_amount
     from order_items
-    {% if is_incremental() %}
-    where order_id in (select affected_orders.order_id from affected_orders)
-    {% endif %}
+    {{ rebuilt_only }}
     group by order_id
 
 ),
@@ -213,9 +105,7 @@ order_payments as (
         sum(case when payment_status = 'refunded' then amount else 0 end)
             as refunded_amount
     from payments
-    {% if is_incremental() %}
-    where order_id in (select affected_orders.order_id from affected_orders)
-    {% endif %}
+    {{ rebuilt_only }}
     group by order_id
 
 ),
@@ -227,9 +117,7 @@ order_shipments as (
         min(shipped_at) as shipped_at,
         max(delivered_at) as delivered_at
     from shipments
-    {% if is_incremental() %}
-    where order_id in (select affected_orders.order_id from affected_orders)
-    {% endif %}
+    {{ rebuilt_only }}
     group by order_id
 
 ),
@@ -280,10 +168,6 @@ final as (
     from orders
     inner join customer_orders
         on orders.order_id = customer_orders.order_id
-    {% if is_incremental() %}
-    inner join affected_orders
-        on orders.order_id = affected_orders.order_id
-    {% endif %}
     inner join order_statuses
         on orders.order_status = order_statuses.order_status
     cross join run_watermark

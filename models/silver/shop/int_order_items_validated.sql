@@ -27,18 +27,13 @@
 {#- what the last run saw: constants, read when the model is compiled (previous_value) -#}
 {%- set watermark = previous_landed('validated_through_seq') if is_incremental() else none -%}
 {%- set last_validated_at = previous_value('max(validated_at)', 'null') if is_incremental() else none -%}
+{%- set revalidated = order_items_to_revalidate(watermark, last_validated_at) if is_incremental() else none -%}
 
 with
 
 item_changes as (
 
     select * from {{ ref('int_order_items_deduplicated') }}
-
-),
-
-product_changes as (
-
-    select * from {{ ref('int_products_deduplicated') }}
 
 ),
 
@@ -54,73 +49,15 @@ orders as (
 
 ),
 
-generations as (
-
-    select * from {{ ref('stg_mysql__cdc_snapshots') }}
-
-),
-
 run_watermark as (
 
     {{ input_watermark([
         ('item_changes', 'landed_seq'),
-        ('product_changes', 'landed_seq'),
+        (ref('int_products_deduplicated'), 'landed_seq'),
         ('orders', 'validated_through_seq'),
     ], 'validated_through_seq', watermark) }}
 
 ),
-
-{% if is_incremental() %}
-
-affected_items as (
-
-    select item_changes.order_item_id
-    from item_changes
-    where item_changes.landed_seq > {{ watermark }}
-
-    union
-
-    select item_changes.order_item_id
-    from item_changes
-    inner join orders
-        on item_changes.order_id = orders.order_id
-    where {{ moved_since('orders', watermark, last_validated_at) }}
-
-    union
-
-    -- only a product's existence decides a line's verdict (orphan_product): the lines of
-    -- one that changed and is gone now, or that hold them as its orphans (a price change
-    -- re-validates nothing)
-    select item_changes.order_item_id
-    from item_changes
-    inner join product_changes
-        on item_changes.product_id = product_changes.product_id
-    left join products
-        on item_changes.product_id = products.product_id
-    left join {{ this }} as previous_items
-        on item_changes.order_item_id = previous_items.order_item_id
-    where
-        product_changes.landed_seq > {{ watermark }}
-        and (
-            products.product_id is null
-            or previous_items.quarantine_reason = 'orphan_product'
-        )
-
-    union
-
-    select item_changes.order_item_id
-    from item_changes
-    where exists (
-        select 1
-        from generations
-        where
-            generations.table_name in ('order_items', 'products')
-            and generations.landed_seq > {{ watermark }}
-    )
-
-),
-
-{% endif %}
 
 in_scope as (
 
@@ -129,8 +66,8 @@ in_scope as (
         {{ as_boolean(cdc_is_current('order_items')) }} as is_current
     from item_changes as latest
     {% if is_incremental() %}
-    inner join affected_items
-        on latest.order_item_id = affected_items.order_item_id
+    -- the lines a change can touch (macros/rebuild_scopes.sql)
+    where latest.order_item_id in ({{ revalidated }})
     {% endif %}
 
 ),
