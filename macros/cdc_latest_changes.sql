@@ -10,13 +10,15 @@
     row kept for it (a higher `cdc_seq`, or the same change from an earlier package), so a
     late change never overwrites a newer one. The latest change per key does not depend on
     how the log is cut into runs or in what order it landed: a full refresh gives the same
-    table but for `built_at`, when the build that wrote the row started. -#}
-{% macro cdc_latest_changes(staging_model, key_column) -%}
+    table but for `built_at`, when the build that wrote the row started. `columns` (SQL, a
+    select list over the staging model, the CDC columns among them) replaces `*`: what is
+    read and kept, e.g. personal data masked as it leaves bronze. -#}
+{% macro cdc_latest_changes(staging_model, key_column, columns='*') -%}
 with
 
 changes as (
 
-    select * from {{ ref(staging_model) }}
+    select {{ columns }} from {{ ref(staging_model) }}
     {%- if is_incremental() %}
     where landed_number > {{ lakeshop.previous_landed('landed_number', number=true) }}
     {%- endif %}

@@ -21,3 +21,9 @@
         the scan (DuckDB skips the row groups landed before; text made from it cannot) -#}
     cast(_lakeshop_landed as {{ dbt.type_bigint() }}) as landed_number
 {%- endmacro %}
+
+{#- The names of the columns cdc_metadata_columns makes, for a select list that names its
+    columns (cdc_latest_changes' `columns`). -#}
+{% macro cdc_column_names() -%}
+    cdc_operation, cdc_seq, cdc_committed_at, cdc_snapshot_id, dlt_load_id, landed_seq, landed_number
+{%- endmacro %}

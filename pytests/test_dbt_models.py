@@ -243,12 +243,15 @@ def test_emails_are_hashed_with_the_configured_salt(built: Dbt, mariadb: MariaDB
         mariadb, "select customer_id, email from customers where email like '%@%.%' limit 1"
     )[0]
     salt = "pytest-salt"
-    built.ok("run", "--select", "customers", extra_env={"LAKESHOP_PII_SALT": salt})
+    # a new salt re-hashes with a full refresh of the table that hashes (an incremental run
+    # refuses: test_a_new_pii_salt_stops_the_incremental_masking_until_a_full_refresh)
+    masking = ("--full-refresh", "--select", "int_customers_deduplicated", "customers")
+    built.ok("run", *masking, extra_env={"LAKESHOP_PII_SALT": salt})
     (hashed,) = built.query(
         f"select email_hash from silver.customers where customer_id = {customer_id}"
     )[0]
     assert hashed == hashlib.sha256((salt + email.strip().lower()).encode()).hexdigest()
-    built.ok("run", "--select", "customers")  # back to the development salt
+    built.ok("run", *masking)  # back to the development salt
     (default,) = built.query(
         f"select email_hash from silver.customers where customer_id = {customer_id}"
     )[0]
@@ -608,9 +611,9 @@ def test_the_salt_is_in_no_artifact_docs_page_or_view(built: Dbt, mariadb: Maria
     not in target/ (compiled and run SQL, manifest, run results, the single-file docs), not
     in any view or table definition the warehouse stores."""
     salt = "zq-" + hashlib.sha256(b"a salt nobody guesses").hexdigest()[:20]
-    masked = "customers int_api_users_validated product_reviews"
+    masked = "int_customers_deduplicated customers int_api_users_validated product_reviews"
     salted = {"LAKESHOP_PII_SALT": salt}
-    built.ok("build", "--select", *masked.split(), extra_env=salted)
+    built.ok("build", "--full-refresh", "--select", *masked.split(), extra_env=salted)
     built.ok("docs", "generate", "--static", extra_env=salted)
     customer_id, email = _source(
         mariadb, "select customer_id, email from customers where email like '%@%.%' limit 1"
@@ -628,7 +631,7 @@ def test_the_salt_is_in_no_artifact_docs_page_or_view(built: Dbt, mariadb: Maria
     assert leaked == []
     stored = built.query("select sql from duckdb_views() union all select sql from duckdb_tables()")
     assert not [sql for (sql,) in stored if sql and salt in sql]
-    built.ok("build", "--select", *masked.split())  # back to the development salt
+    built.ok("build", "--full-refresh", "--select", *masked.split())  # the development salt
 
 
 def _metrics(built: Dbt, tmp_path: Path, *mf_args: str) -> list[dict[str, str]]:
@@ -966,3 +969,62 @@ def test_tests_read_the_rows_written_since_they_last_passed(built: Dbt) -> None:
     assert "built_at > cast('" not in _compiled_test(
         built, "not_null_int_payments_deduplicated_payment_id"
     )
+
+
+def test_no_raw_email_or_phone_outside_the_raw_and_bronze_layers(built: Dbt) -> None:
+    """The shop's and the API's raw emails and phones are in the raw tables (and the bronze
+    views over them) and nowhere else: no silver or gold relation, no dlt staging table, no
+    file under the state folder but the warehouse itself (issue 30: they were in
+    silver.int_customers_deduplicated, the merge staging schema and the kept load packages)."""
+    # emails, and phones of seven digits or more (a dirty value such as "n/a" is no PII)
+    raw_sql = (
+        "select v from (select email as v from raw_mysql.customers union select phone from "
+        "raw_mysql.customers union select email from raw_ecommerce_api.users union select phone "
+        "from raw_ecommerce_api.users) as raw where v like '%@%' "
+        "or length(regexp_replace(v, '[^0-9]', '', 'g')) >= 7"
+    )
+    raw = {str(v) for (v,) in built.query(raw_sql)}
+    assert len(raw) > 500, len(raw)
+    columns = built.query(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where data_type = 'VARCHAR' and table_schema != 'bronze' "
+        "and (table_schema not like 'raw\\_%' escape '\\' or table_schema like '%\\_staging' escape '\\')"
+    )
+    assert any(s == "silver" and t == "customers" for s, t, _ in columns)
+    found = []
+    for schema, table, column in columns:
+        (n,) = built.query(
+            f'select count(*) from "{schema}"."{table}" where "{column}" in ({raw_sql})'
+        )[0]
+        if n:
+            found.append(f"{schema}.{table}.{column}: {n} rows")
+    assert not found, found
+    leaked = []
+    for path in built.home.rglob("*"):
+        if not path.is_file() or path.name.startswith(built.duck_path.name):
+            continue
+        data = path.read_bytes()
+        hits = [v for v in raw if v.encode() in data]
+        if hits:
+            leaked.append(f"{path.relative_to(built.home)}: {hits[:2]}")
+    assert not leaked, leaked[:5]
+
+
+def test_a_new_pii_salt_stops_the_incremental_masking_until_a_full_refresh(built: Dbt) -> None:
+    """int_customers_deduplicated hashes PII as it reads the change log and is incremental:
+    a build after the salt changed would mix hashes of two salts. It stops with one line
+    naming the full refresh, which re-hashes every row."""
+    hashes = "select customer_id, email_hash from silver.int_customers_deduplicated order by 1"
+    before = built.query(hashes)
+    other = {"LAKESHOP_PII_SALT": "another-salt-" + "x" * 24}
+    done = built.run("build", "--select", "int_customers_deduplicated", extra_env=other)
+    assert done.returncode != 0
+    assert "holds PII hashed with another salt than LAKESHOP_PII_SALT now: run `lakeshop build --full-refresh --select int_customers_deduplicated+` once" in done.stdout, done.stdout[-3000:]  # fmt: skip
+    assert built.query(hashes) == before
+    built.ok("build", "--full-refresh", "--select", "int_customers_deduplicated", extra_env=other)
+    after = built.query(hashes)
+    assert [k for k, _ in after] == [k for k, _ in before]
+    changed = [k for (k, a), (_, b) in zip(after, before, strict=True) if a is not None and a != b]
+    assert len(changed) == sum(1 for _, h in before if h is not None) > 100
+    built.ok("build", "--full-refresh", "--select", "int_customers_deduplicated")  # as it was
+    assert built.query(hashes) == before
