@@ -160,7 +160,7 @@
         from {{ ref('int_shipments_deduplicated') }} as shipment_changes
         where shipment_changes.landed_seq > {{ watermark }}
     {%- endset -%}
-    {{ changed_orders }}
+{{ changed_orders }}
 
     union
 
