@@ -395,17 +395,19 @@ def stamp_landing_order(pipe: dlt.Pipeline) -> None:
         return
     with pipe.sql_client() as client:
         sequence = client.make_qualified_table_name(LANDED_COLUMN)
+        # the columns of every table of the dataset on this destination, in one query
+        columns: dict[str, dict[str, Any]] = {}
+        for table_name, column, default in client.execute_sql(
+            "select table_name, column_name, column_default from information_schema.columns "
+            "where table_schema = %s", client.dataset_name,
+        ) or []:  # fmt: skip
+            columns.setdefault(str(table_name), {})[str(column)] = default
         tables = []
         for table in pipe.default_schema.data_tables():
             # the change logs and the log of their snapshot generations (mysql_cdc)
             if "_cdc_seq" not in table["columns"] and table["name"] != "_cdc_snapshots":
                 continue
-            rows = client.execute_sql(
-                "select column_name, column_default from information_schema.columns "
-                "where table_schema = %s and table_name = %s",
-                client.dataset_name, str(table["name"]),
-            )  # fmt: skip
-            present = {str(r[0]): r[1] for r in rows or []}
+            present = columns.get(str(table["name"]))
             if present:  # created on this destination
                 tables.append((client.make_qualified_table_name(str(table["name"])), present))
         if not tables:
